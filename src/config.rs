@@ -1,0 +1,384 @@
+//! One typed `Settings` tree: the embedded, documented defaults (`config.default.toml`), then
+//! an optional config file, then `ACE_SYNC_<SECTION>__<KEY>` environment variables. Unknown
+//! keys are errors, values are typed where they are read, and cross-field rules are checked
+//! before anything starts.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::ids::SfOrgId;
+use crate::domain::sobject::FieldTypes;
+use crate::secret::Secret;
+
+/// The embedded defaults, also printed by `ace-sync config defaults`.
+pub const DEFAULTS: &str = include_str!("config.default.toml");
+
+/// Prefix of the environment variables that override settings.
+pub const ENV_PREFIX: &str = "ACE_SYNC_";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub ingress: IngressSettings,
+    pub salesforce: SalesforceSettings,
+    pub queue: QueueSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub host: IpAddr,
+    pub port: u16,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub client_request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressSettings {
+    #[serde(default)]
+    pub shared_secret: Option<Secret>,
+    #[serde(default)]
+    pub field_types: FieldTypes,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSettings {
+    pub org_ids: Vec<SfOrgId>,
+    #[serde(default)]
+    pub my_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    #[serde(default)]
+    pub changes_queue_url: Option<Url>,
+    pub region: String,
+    #[serde(default)]
+    pub endpoint_url: Option<Url>,
+    pub batch_max_bytes: usize,
+    pub send_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub send_deadline: Duration,
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+    pub memory: MemoryQueueSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryQueueSettings {
+    #[serde(with = "humantime_serde")]
+    pub visibility_timeout: Duration,
+    pub max_receive_count: u32,
+    #[serde(with = "humantime_serde")]
+    pub deduplication_window: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A configuration problem, naming the key and where its value came from.
+#[derive(Debug)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn single(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![problem.into()],
+        }
+    }
+
+    fn from_figment(err: figment::Error) -> Self {
+        let problems = err
+            .into_iter()
+            .map(|e| {
+                let key = e.path.join(".");
+                let origin = e
+                    .metadata
+                    .as_ref()
+                    .map(|m| match m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path) {
+                        name if m.name.contains("environment") => {
+                            format!(" (from environment variable {})", name.to_uppercase())
+                        }
+                        _ => match &m.source {
+                            Some(source) => format!(" (from {source})"),
+                            None => format!(" (from {})", m.name),
+                        },
+                    })
+                    .unwrap_or_default();
+                let what = match &e.kind {
+                    figment::error::Kind::UnknownField(field, _) => {
+                        let full = if key.is_empty() {
+                            field.clone()
+                        } else {
+                            format!("{key}.{field}")
+                        };
+                        return format!("unknown key `{full}`{origin}");
+                    }
+                    figment::error::Kind::MissingField(field) => {
+                        let full = if key.is_empty() {
+                            field.to_string()
+                        } else {
+                            format!("{key}.{field}")
+                        };
+                        return format!("missing key `{full}`{origin}");
+                    }
+                    kind => kind.to_string(),
+                };
+                if key.is_empty() {
+                    format!("{what}{origin}")
+                } else {
+                    format!("key `{key}`: {what}{origin}")
+                }
+            })
+            .collect();
+        Self { problems }
+    }
+
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "invalid configuration: {one}"),
+            many => {
+                writeln!(f, "invalid configuration:")?;
+                for problem in many {
+                    writeln!(f, "  - {problem}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Defaults, then `file` (which must exist when given), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::single(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // `ACE_SYNC_CONFIG` names the file itself and is not a setting.
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+        Self::extract(figment)
+    }
+
+    /// Defaults overlaid with TOML documents, in order; no file, no environment. For tests and
+    /// for the embedded demo.
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
+        for layer in layers {
+            figment = figment.merge(Toml::string(layer));
+        }
+        Self::extract(figment)
+    }
+
+    /// The embedded defaults alone.
+    pub fn defaults() -> Settings {
+        // The defaults are tested to load (`tests::defaults_load`).
+        Self::from_toml_layers(&[]).unwrap_or_else(|e| panic!("embedded defaults are invalid: {e}"))
+    }
+
+    fn extract(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment.extract().map_err(ConfigError::from_figment)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rules that involve more than one key, or that serde cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if self.salesforce.org_ids.is_empty() {
+            problems.push(
+                "key `salesforce.org_ids`: at least one Salesforce organization id is required"
+                    .to_owned(),
+            );
+        }
+        if self.http.body_limit_bytes < 1024 {
+            problems.push(format!(
+                "key `http.body_limit_bytes`: {} bytes cannot hold an outbound message; use at least 1024",
+                self.http.body_limit_bytes
+            ));
+        }
+        if let Some(secret) = &self.ingress.shared_secret {
+            if secret.expose().len() < 16 {
+                problems.push(
+                    "key `ingress.shared_secret`: use at least 16 characters (it is all that stands between the internet and the queue when set)"
+                        .to_owned(),
+                );
+            }
+            if !secret
+                .expose()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            {
+                problems.push(
+                    "key `ingress.shared_secret`: use only letters, digits and -._~ so it fits in a URL path unescaped"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(domain) = &self.salesforce.my_domain {
+            if domain.contains('/') || domain.contains(':') || domain.is_empty() {
+                problems.push(format!(
+                    "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
+                ));
+            }
+        }
+        if !(1..=10).contains(&self.queue.send_attempts) {
+            problems.push(format!(
+                "key `queue.send_attempts`: expected 1 to 10, found {}",
+                self.queue.send_attempts
+            ));
+        }
+        if self.queue.send_deadline >= Duration::from_secs(60) {
+            problems.push(
+                "key `queue.send_deadline`: must be under 60s, Salesforce's outbound message timeout"
+                    .to_owned(),
+            );
+        }
+        // One SQS message must fit in one batch, and SQS refuses more than 1 MiB per call.
+        if !(1024..=1024 * 1024).contains(&self.queue.batch_max_bytes) {
+            problems.push(format!(
+                "key `queue.batch_max_bytes`: expected 1024 to 1048576, found {}",
+                self.queue.batch_max_bytes
+            ));
+        }
+        if let Some(url) = &self.queue.changes_queue_url {
+            if !url.path().ends_with(".fifo") {
+                problems.push(format!(
+                    "key `queue.changes_queue_url`: must be a FIFO queue (its name ends in .fifo) so each opportunity's changes stay in order; found {url}"
+                ));
+            }
+        }
+        if self.queue.memory.max_receive_count == 0 {
+            problems.push("key `queue.memory.max_receive_count`: must be at least 1".to_owned());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter) {
+            problems.push(format!("key `telemetry.filter`: {e}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// Field kinds for parsing outbound messages: the standard ones plus the configured ones.
+    pub fn field_types(&self) -> FieldTypes {
+        let mut types = FieldTypes::standard();
+        types.extend(&self.ingress.field_types);
+        types
+    }
+}
+
+/// Where `--config` may also come from.
+pub fn config_path_from_env() -> Option<PathBuf> {
+    std::env::var_os("ACE_SYNC_CONFIG").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.http.port, 8080);
+        assert!(settings.queue.changes_queue_url.is_none());
+        assert_eq!(settings.telemetry.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::from_toml_layers(&["[http]\nprot = 1"]).unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{err}");
+        assert!(err.problems()[0].contains("unknown key `http.prot`"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_toml_layers(&["[http]\nport = \"eighty\""]).unwrap_err();
+        assert!(err.to_string().contains("key `http.port`"), "{err}");
+        let err = Settings::from_toml_layers(&["[salesforce]\norg_ids = [\"00X\"]"]).unwrap_err();
+        assert!(err.to_string().contains("salesforce.org_ids"), "{err}");
+        let err = Settings::from_toml_layers(&["[queue]\nsend_deadline = \"soon\""]).unwrap_err();
+        assert!(err.to_string().contains("queue.send_deadline"), "{err}");
+    }
+
+    #[test]
+    fn cross_field_rules_are_checked() {
+        let err = Settings::from_toml_layers(&[
+            "[queue]\nchanges_queue_url = \"https://sqs.us-east-1.amazonaws.com/1/plain\"",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let err = Settings::from_toml_layers(&["[ingress]\nshared_secret = \"short\""]).unwrap_err();
+        assert!(err.to_string().contains("ingress.shared_secret"), "{err}");
+        assert!(!err.to_string().contains("short\""), "the secret itself is not echoed: {err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let settings = Settings::from_toml_layers(&[
+            "[ingress]\nshared_secret = \"correct-horse-battery-staple\"",
+        ])
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("correct-horse"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn configured_field_types_extend_the_standard_ones() {
+        use crate::domain::sobject::FieldKind;
+        let settings = Settings::from_toml_layers(&[
+            "[ingress.field_types.Opportunity]\nRenewal_Date__c = \"date\"",
+        ])
+        .unwrap();
+        let types = settings.field_types();
+        assert_eq!(types.kind_of("Opportunity", "Renewal_Date__c"), FieldKind::Date);
+        assert_eq!(types.kind_of("Opportunity", "Use_Cases__c"), FieldKind::Multipicklist);
+        assert_eq!(types.kind_of("Opportunity", "CloseDate"), FieldKind::Date);
+        assert_eq!(types.kind_of("Opportunity", "Name"), FieldKind::Text);
+    }
+}

@@ -1,0 +1,13 @@
+//! ace-sync keeps Salesforce opportunities and AWS Partner Central (ACE) in step.
+//!
+//! Salesforce outbound messages arrive at the [`ingress`], which acknowledges them only once
+//! they are durably on a queue; workers read the queue and talk to ACE and Salesforce through
+//! the [`ports`]. See README.md for the whole flow.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod ports;
+pub mod secret;
+pub mod telemetry;

@@ -1,0 +1,4 @@
+//! The seams between the sync's logic and the outside world. Ingress and workers depend on
+//! these traits only; `startup` alone picks the adapters that implement them.
+
+pub mod queue;

@@ -1,0 +1,6 @@
+//! Shared test harness: the environment the test command sets up, a real SQS-compatible
+//! server (moto) reached through the real aws-sdk-sqs client, and running instances of the
+//! application.
+
+pub mod env;
+pub mod sqs;
