@@ -135,20 +135,10 @@ impl ConfigError {
                     .unwrap_or_default();
                 let what = match &e.kind {
                     figment::error::Kind::UnknownField(field, _) => {
-                        let full = if key.is_empty() {
-                            field.clone()
-                        } else {
-                            format!("{key}.{field}")
-                        };
-                        return format!("unknown key `{full}`{origin}");
+                        return format!("unknown key `{}`{origin}", join_key(&e.path, field));
                     }
                     figment::error::Kind::MissingField(field) => {
-                        let full = if key.is_empty() {
-                            field.to_string()
-                        } else {
-                            format!("{key}.{field}")
-                        };
-                        return format!("missing key `{full}`{origin}");
+                        return format!("missing key `{}`{origin}", join_key(&e.path, field));
                     }
                     kind => kind.to_string(),
                 };
@@ -164,6 +154,15 @@ impl ConfigError {
 
     pub fn problems(&self) -> &[String] {
         &self.problems
+    }
+}
+
+/// The dotted key of `field` under `path`; figment sometimes includes the field in the path.
+fn join_key(path: &[String], field: &str) -> String {
+    match path.last() {
+        Some(last) if last == field => path.join("."),
+        Some(_) => format!("{}.{field}", path.join(".")),
+        None => field.to_owned(),
     }
 }
 

@@ -11,3 +11,5 @@ pub mod metrics;
 pub mod ports;
 pub mod secret;
 pub mod telemetry;
+pub mod ace;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! The Partner Central port on `aws-sdk-partnercentralselling`.

@@ -1,0 +1,1 @@
+//! A local Salesforce org: OAuth JWT bearer, REST, and outbound messages.
