@@ -123,15 +123,17 @@ impl ConfigError {
                 let origin = e
                     .metadata
                     .as_ref()
-                    .map(|m| match m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path) {
-                        name if m.name.contains("environment") => {
-                            format!(" (from environment variable {})", name.to_uppercase())
-                        }
-                        _ => match &m.source {
-                            Some(source) => format!(" (from {source})"),
-                            None => format!(" (from {})", m.name),
+                    .map(
+                        |m| match m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path) {
+                            name if m.name.contains("environment") => {
+                                format!(" (from environment variable {})", name.to_uppercase())
+                            }
+                            _ => match &m.source {
+                                Some(source) => format!(" (from {source})"),
+                                None => format!(" (from {})", m.name),
+                            },
                         },
-                    })
+                    )
                     .unwrap_or_default();
                 let what = match &e.kind {
                     figment::error::Kind::UnknownField(field, _) => {
@@ -331,7 +333,10 @@ mod tests {
     fn unknown_keys_are_named() {
         let err = Settings::from_toml_layers(&["[http]\nprot = 1"]).unwrap_err();
         assert_eq!(err.problems().len(), 1, "{err}");
-        assert!(err.problems()[0].contains("unknown key `http.prot`"), "{err}");
+        assert!(
+            err.problems()[0].contains("unknown key `http.prot`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -351,9 +356,13 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
-        let err = Settings::from_toml_layers(&["[ingress]\nshared_secret = \"short\""]).unwrap_err();
+        let err =
+            Settings::from_toml_layers(&["[ingress]\nshared_secret = \"short\""]).unwrap_err();
         assert!(err.to_string().contains("ingress.shared_secret"), "{err}");
-        assert!(!err.to_string().contains("short\""), "the secret itself is not echoed: {err}");
+        assert!(
+            !err.to_string().contains("short\""),
+            "the secret itself is not echoed: {err}"
+        );
     }
 
     #[test]
@@ -375,8 +384,14 @@ mod tests {
         ])
         .unwrap();
         let types = settings.field_types();
-        assert_eq!(types.kind_of("Opportunity", "Renewal_Date__c"), FieldKind::Date);
-        assert_eq!(types.kind_of("Opportunity", "Use_Cases__c"), FieldKind::Multipicklist);
+        assert_eq!(
+            types.kind_of("Opportunity", "Renewal_Date__c"),
+            FieldKind::Date
+        );
+        assert_eq!(
+            types.kind_of("Opportunity", "Use_Cases__c"),
+            FieldKind::Multipicklist
+        );
         assert_eq!(types.kind_of("Opportunity", "CloseDate"), FieldKind::Date);
         assert_eq!(types.kind_of("Opportunity", "Name"), FieldKind::Text);
     }

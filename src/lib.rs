@@ -4,12 +4,12 @@
 //! they are durably on a queue; workers read the queue and talk to ACE and Salesforce through
 //! the [`ports`]. See README.md for the whole flow.
 
+pub mod ace;
 pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod metrics;
 pub mod ports;
 pub mod secret;
-pub mod telemetry;
-pub mod ace;
 pub mod sim;
+pub mod telemetry;

@@ -30,9 +30,11 @@ where
             ),
         ),
         LogFormat::Pretty => Box::new(
-            Registry::default()
-                .with(filter)
-                .with(tracing_subscriber::fmt::layer().with_target(true).with_writer(sink)),
+            Registry::default().with(filter).with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(true)
+                    .with_writer(sink),
+            ),
         ),
     }
 }

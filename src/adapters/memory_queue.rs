@@ -220,7 +220,11 @@ impl JobQueue for MemoryQueue {
 
 #[async_trait]
 impl JobSource for MemoryQueue {
-    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         let deadline = Instant::now() + wait;
         loop {
             // Register for wake-ups before looking, so an arrival between the look and the
@@ -247,7 +251,11 @@ impl JobSource for MemoryQueue {
         Ok(())
     }
 
-    async fn change_visibility(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
+    async fn change_visibility(
+        &self,
+        receipt: &Receipt,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
         let mut state = self.lock();
         let stored = state.messages.iter_mut().find(
             |stored| matches!(&stored.in_flight, Some((current, _)) if current == receipt.as_str()),

@@ -233,7 +233,10 @@ impl SqsQueue {
                     self.metrics.call("SendMessageBatch", "failed");
                     let error = classify("SendMessageBatch", e);
                     tracing::warn!(error = %error_chain(&error), attempt = attempt + 1, "SendMessageBatch failed");
-                    let retryable = matches!(error, QueueError::Unavailable { .. } | QueueError::Timeout { .. });
+                    let retryable = matches!(
+                        error,
+                        QueueError::Unavailable { .. } | QueueError::Timeout { .. }
+                    );
                     last_error = Some(error);
                     if !retryable {
                         break;
@@ -299,7 +302,10 @@ where
             let code = service.err().code().unwrap_or_default();
             status >= 500
                 || status == 429
-                || matches!(code, "ThrottlingException" | "RequestThrottled" | "ServiceUnavailable")
+                || matches!(
+                    code,
+                    "ThrottlingException" | "RequestThrottled" | "ServiceUnavailable"
+                )
         }
         _ => false,
     };
@@ -422,7 +428,11 @@ impl JobQueue for SqsQueue {
 
 #[async_trait]
 impl JobSource for SqsQueue {
-    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         let result = self
             .client
             .receive_message()
@@ -513,7 +523,11 @@ impl JobSource for SqsQueue {
         Ok(())
     }
 
-    async fn change_visibility(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
+    async fn change_visibility(
+        &self,
+        receipt: &Receipt,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
         // SQS allows at most 12 hours.
         let seconds = delay.as_secs().min(12 * 60 * 60) as i32;
         let result = self

@@ -25,7 +25,9 @@ pub enum IdError {
         prefix: &'static str,
         found: String,
     },
-    #[error("expected an ACE opportunity id like O1234567 (O followed by 1-19 digits), found {found:?}")]
+    #[error(
+        "expected an ACE opportunity id like O1234567 (O followed by 1-19 digits), found {found:?}"
+    )]
     AceOpportunity { found: String },
 }
 
@@ -164,7 +166,10 @@ impl SfOrgId {
     /// ids in both lengths and the checksum carries no extra information (salesforce.md §1.10).
     pub fn matches(&self, other: &SfOrgId) -> bool {
         use subtle::ConstantTimeEq;
-        self.key15().as_bytes().ct_eq(other.key15().as_bytes()).into()
+        self.key15()
+            .as_bytes()
+            .ct_eq(other.key15().as_bytes())
+            .into()
     }
 }
 
@@ -241,7 +246,9 @@ impl TokenPurpose {
         match self {
             Self::CreateOpportunity => "create-opportunity",
             Self::StartEngagementFromOpportunity => "start-engagement-from-opportunity",
-            Self::StartEngagementByAcceptingInvitation => "start-engagement-by-accepting-invitation",
+            Self::StartEngagementByAcceptingInvitation => {
+                "start-engagement-by-accepting-invitation"
+            }
         }
     }
 }

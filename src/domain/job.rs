@@ -111,7 +111,10 @@ mod tests {
     fn jobs_round_trip_and_carry_their_version_tag() {
         let job = job(Some("2026-08-14T18:27:02.000Z"));
         let body = job.encode();
-        assert!(body.starts_with(r#"{"type":"salesforce.record_changed.v1""#), "{body}");
+        assert!(
+            body.starts_with(r#"{"type":"salesforce.record_changed.v1""#),
+            "{body}"
+        );
         assert_eq!(SyncJob::decode(&body).unwrap(), job);
     }
 

@@ -91,7 +91,9 @@ impl FieldValue {
             FieldKind::Integer => {
                 FieldValue::Integer(raw.trim().parse().map_err(|_| err("an integer"))?)
             }
-            FieldKind::Date => FieldValue::Date(parse_date(raw.trim()).ok_or_else(|| err("a date (YYYY-MM-DD)"))?),
+            FieldKind::Date => {
+                FieldValue::Date(parse_date(raw.trim()).ok_or_else(|| err("a date (YYYY-MM-DD)"))?)
+            }
             FieldKind::Datetime => FieldValue::Datetime(
                 parse_datetime(raw.trim()).ok_or_else(|| err("an ISO 8601 date and time"))?,
             ),
@@ -244,7 +246,11 @@ impl Decimal {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         if exponent.unsigned_abs() > 400 {
@@ -254,7 +260,10 @@ impl Decimal {
         // Position of the decimal point within `digits`, after applying the exponent.
         let point = int_part.len() as i64 + exponent as i64;
         let (int_digits, frac_digits) = if point <= 0 {
-            (String::new(), format!("{}{}", "0".repeat((-point) as usize), digits))
+            (
+                String::new(),
+                format!("{}{}", "0".repeat((-point) as usize), digits),
+            )
         } else if point as usize >= digits.len() {
             (
                 format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
@@ -268,7 +277,11 @@ impl Decimal {
         };
         let int_digits = int_digits.trim_start_matches('0');
         let frac_digits = frac_digits.trim_end_matches('0');
-        let int_digits = if int_digits.is_empty() { "0" } else { int_digits };
+        let int_digits = if int_digits.is_empty() {
+            "0"
+        } else {
+            int_digits
+        };
         let is_zero = int_digits == "0" && frac_digits.is_empty();
         let mut out = String::new();
         if negative && !is_zero {

@@ -127,11 +127,13 @@ pub trait JobQueue: Send + Sync + fmt::Debug {
 #[async_trait]
 pub trait JobSource: Send + Sync + fmt::Debug {
     /// Up to `max` (≤ 10) messages, waiting up to `wait` for the first one to arrive.
-    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError>;
+    async fn receive(&self, max: usize, wait: Duration)
+    -> Result<Vec<ReceivedMessage>, QueueError>;
 
     /// Deletes received messages: they are done.
     async fn delete(&self, receipts: &[Receipt]) -> Result<(), QueueError>;
 
     /// Makes a received message visible again after `delay` (0 = now).
-    async fn change_visibility(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError>;
+    async fn change_visibility(&self, receipt: &Receipt, delay: Duration)
+    -> Result<(), QueueError>;
 }

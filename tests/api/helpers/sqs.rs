@@ -12,7 +12,8 @@ use super::env;
 
 /// An SQS client for `endpoint` with static test credentials.
 pub fn client(endpoint: &str) -> Client {
-    let credentials = aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "tests");
+    let credentials =
+        aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "tests");
     let config = aws_sdk_sqs::config::Builder::new()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new("us-east-1"))
@@ -67,7 +68,9 @@ pub async fn fifo_queue(client: &Client, prefix: &str, max_receive_count: u32) -
         .attributes(QueueAttributeName::VisibilityTimeout, "30")
         .attributes(
             QueueAttributeName::RedrivePolicy,
-            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}"#),
+            format!(
+                r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}"#
+            ),
         )
         .send()
         .await
@@ -133,10 +136,18 @@ impl MotoProcess {
         let deadline = Instant::now() + Duration::from_secs(30);
         let http = reqwest::Client::new();
         loop {
-            if http.get(format!("{}/moto-api/", moto.endpoint())).send().await.is_ok() {
+            if http
+                .get(format!("{}/moto-api/", moto.endpoint()))
+                .send()
+                .await
+                .is_ok()
+            {
                 return moto;
             }
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
