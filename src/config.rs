@@ -258,8 +258,10 @@ impl Settings {
                 );
             }
         }
-        if let Some(domain) = &self.salesforce.my_domain {
-            if domain.contains('/') || domain.contains(':') || domain.is_empty() {
+        if let Some(domain) = &self.salesforce.my_domain
+            && (domain.contains('/') || domain.contains(':') || domain.is_empty())
+        {
+            {
                 problems.push(format!(
                     "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
                 ));
@@ -284,8 +286,10 @@ impl Settings {
                 self.queue.batch_max_bytes
             ));
         }
-        if let Some(url) = &self.queue.changes_queue_url {
-            if !url.path().ends_with(".fifo") {
+        if let Some(url) = &self.queue.changes_queue_url
+            && !url.path().ends_with(".fifo")
+        {
+            {
                 problems.push(format!(
                     "key `queue.changes_queue_url`: must be a FIFO queue (its name ends in .fifo) so each opportunity's changes stay in order; found {url}"
                 ));

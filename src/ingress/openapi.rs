@@ -53,7 +53,7 @@ pub fn yaml() -> String {
     namespace = "http://schemas.xmlsoap.org/soap/envelope/"
 ))]
 pub struct OutboundMessageEnvelope {
-    #[schema(xml(name = "Body", prefix = "soapenv"))]
+    #[schema(rename = "Body", xml(prefix = "soapenv"))]
     body: NotificationsBody,
 }
 
@@ -117,7 +117,7 @@ pub struct SObjectXml {
     namespace = "http://schemas.xmlsoap.org/soap/envelope/"
 ))]
 pub struct AckEnvelope {
-    #[schema(xml(name = "Body", prefix = "soapenv"))]
+    #[schema(rename = "Body", xml(prefix = "soapenv"))]
     body: AckBody,
 }
 
@@ -143,13 +143,13 @@ pub struct NotificationsResponse {
     namespace = "http://schemas.xmlsoap.org/soap/envelope/"
 ))]
 pub struct FaultEnvelope {
-    #[schema(xml(name = "Body", prefix = "soapenv"))]
+    #[schema(rename = "Body", xml(prefix = "soapenv"))]
     body: FaultBody,
 }
 
 #[derive(ToSchema)]
 pub struct FaultBody {
-    #[schema(xml(name = "Fault", prefix = "soapenv"))]
+    #[schema(rename = "Fault", xml(prefix = "soapenv"))]
     fault: Fault,
 }
 

@@ -686,8 +686,7 @@ mod tests {
             .replace("soapenv:", "s:")
             .replace("xmlns:soapenv", "xmlns:s")
             .replace("sf:", "o:")
-            .replace("xmlns:sf", "xmlns:o")
-            .replace("xsi:type=\"o:Opportunity\"", "xsi:type=\"o:Opportunity\"");
+            .replace("xmlns:sf", "xmlns:o");
         let message = parse(renamed.as_bytes(), &types()).unwrap();
         assert_eq!(message.notifications[0].sobject.fields.len(), 17);
 
