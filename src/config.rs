@@ -120,21 +120,17 @@ impl ConfigError {
             .into_iter()
             .map(|e| {
                 let key = e.path.join(".");
-                let origin = e
-                    .metadata
-                    .as_ref()
-                    .map(
-                        |m| match m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path) {
-                            name if m.name.contains("environment") => {
-                                format!(" (from environment variable {})", name.to_uppercase())
-                            }
-                            _ => match &m.source {
-                                Some(source) => format!(" (from {source})"),
-                                None => format!(" (from {})", m.name),
-                            },
-                        },
-                    )
-                    .unwrap_or_default();
+                let origin = match &e.metadata {
+                    Some(m) if m.name.contains("environment") => format!(
+                        " (from environment variable {ENV_PREFIX}{})",
+                        e.path.join("__").to_uppercase()
+                    ),
+                    Some(m) => match &m.source {
+                        Some(source) => format!(" (from {source})"),
+                        None => format!(" (from {})", m.name),
+                    },
+                    None => String::new(),
+                };
                 let what = match &e.kind {
                     figment::error::Kind::UnknownField(field, _) => {
                         return format!("unknown key `{}`{origin}", join_key(&e.path, field));

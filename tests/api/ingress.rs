@@ -27,9 +27,15 @@ async fn assert_fault(response: reqwest::Response, status: u16, code: &str, ment
     );
     let body = response.text().await.unwrap();
     assert!(body.contains("<soapenv:Fault>"), "{body}");
-    assert!(body.contains(&format!("<faultcode>{code}</faultcode>")), "{body}");
+    assert!(
+        body.contains(&format!("<faultcode>{code}</faultcode>")),
+        "{body}"
+    );
     assert!(!body.contains("<Ack>"), "a fault never acks: {body}");
-    assert!(body.contains(mentions), "expected the fault to mention {mentions:?}: {body}");
+    assert!(
+        body.contains(mentions),
+        "expected the fault to mention {mentions:?}: {body}"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +43,10 @@ async fn the_single_sample_is_acked_and_queued() {
     let app = TestApp::spawn(&[]).await;
     let response = app.post_outbound(SINGLE).await;
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/xml; charset=utf-8"
+    );
     assert_eq!(response.text().await.unwrap(), ACK);
 
     let jobs = app.queued_jobs().await;
@@ -64,7 +73,10 @@ async fn the_multi_sample_queues_each_notification_in_its_own_group() {
     assert_eq!(response.status().as_u16(), 200);
     let mut jobs = app.queued_jobs().await;
     jobs.sort_by_key(|j| j.group_id().to_string());
-    let ids: Vec<_> = jobs.iter().map(|j| record(j).record.id.to_string()).collect();
+    let ids: Vec<_> = jobs
+        .iter()
+        .map(|j| record(j).record.id.to_string())
+        .collect();
     assert_eq!(ids, ["0065g00000QrStVAAV", "0065g00000QrStWAAV"]);
     assert!(!record(&jobs[1]).record.fields.contains_key("Amount"));
     // The SessionId the message carried is in no queued job.
@@ -81,7 +93,10 @@ async fn a_hundred_notifications_go_out_in_at_most_ten_batches() {
     let batches = app
         .metric(r#"ace_sync_sqs_calls_total{operation="SendMessageBatch",outcome="ok"}"#)
         .await;
-    assert!((1.0..=10.0).contains(&batches), "{batches} SendMessageBatch calls");
+    assert!(
+        (1.0..=10.0).contains(&batches),
+        "{batches} SendMessageBatch calls"
+    );
     let jobs = app.queued_jobs().await;
     assert_eq!(jobs.len(), 100);
     let mut groups: Vec<_> = jobs.iter().map(|j| j.group_id().to_string()).collect();
@@ -97,7 +112,8 @@ async fn a_message_from_another_org_is_forbidden_and_nothing_is_queued() {
     assert_fault(response, 403, "soapenv:Client", "00D5g00000ABCdeEAH").await;
     assert!(app.queued_jobs().await.is_empty());
     assert_eq!(
-        app.metric(r#"ace_sync_outbound_message_rejections_total{reason="wrong_org"}"#).await,
+        app.metric(r#"ace_sync_outbound_message_rejections_total{reason="wrong_org"}"#)
+            .await,
         1.0
     );
 }
@@ -110,16 +126,19 @@ async fn hostile_and_broken_bodies_are_refused_and_nothing_is_queued() {
         "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>",
         1,
     );
-    let external = SINGLE.replacen(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-        "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
-        1,
-    )
-    .replace("Phase 1 &amp; 2", "&xxe;");
+    let external = SINGLE
+        .replacen(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+            1,
+        )
+        .replace("Phase 1 &amp; 2", "&xxe;");
     let entity = SINGLE.replace("Phase 1 &amp; 2", "Phase &lol2; 2");
     let truncated = SINGLE[..SINGLE.len() - 40].to_owned();
     let malformed = SINGLE.replace("</sf:Name>", "</sf:Nmae>");
-    let not_notifications = SINGLE.replace("<notifications xmlns", "<notification xmlns");
+    let not_notifications = SINGLE
+        .replace("<notifications xmlns", "<notification xmlns")
+        .replace("</notifications>", "</notification>");
     let wrong_namespace = SINGLE.replace(
         "http://soap.sforce.com/2005/09/outbound",
         "http://soap.sforce.com/2005/09/inbound",
@@ -128,11 +147,23 @@ async fn hostile_and_broken_bodies_are_refused_and_nothing_is_queued() {
         ("dtd", dtd, "DTD"),
         ("external entity", external, "DTD"),
         ("undefined entity", entity, "lol2"),
-        ("truncated", truncated, "ends before the document is complete"),
+        (
+            "truncated",
+            truncated,
+            "ends before the document is complete",
+        ),
         ("malformed", malformed, "malformed XML"),
-        ("not notifications", not_notifications, "notifications element"),
+        (
+            "not notifications",
+            not_notifications,
+            "notifications element",
+        ),
         ("wrong namespace", wrong_namespace, "notifications element"),
-        ("not xml", "{\"hello\": \"world\"}".to_owned(), "malformed XML"),
+        (
+            "not xml",
+            "{\"hello\": \"world\"}".to_owned(),
+            "malformed XML",
+        ),
     ];
     for (name, body, mentions) in cases {
         let response = app.post_outbound(body).await;
@@ -144,7 +175,11 @@ async fn hostile_and_broken_bodies_are_refused_and_nothing_is_queued() {
         .await;
     assert_fault(json, 400, "soapenv:Client", "application/json").await;
     let latin1 = app
-        .post_to("/salesforce/outbound-message", SINGLE, "text/xml; charset=ISO-8859-1")
+        .post_to(
+            "/salesforce/outbound-message",
+            SINGLE,
+            "text/xml; charset=ISO-8859-1",
+        )
         .await;
     assert_fault(latin1, 400, "soapenv:Client", "UTF-8").await;
     assert!(app.queued_jobs().await.is_empty());
@@ -161,7 +196,10 @@ async fn oversized_bodies_are_refused_without_being_read() {
     // Streamed without a length (chunked): refused once the limit is passed.
     let (status, body) = post_chunked(&app.address, big.as_bytes(), 1024).await;
     assert_eq!(status, 413, "{body}");
-    assert!(body.contains("4096 bytes") && body.contains("soapenv:Client"), "{body}");
+    assert!(
+        body.contains("4096 bytes") && body.contains("soapenv:Client"),
+        "{body}"
+    );
     assert!(app.queued_jobs().await.is_empty());
 }
 
@@ -219,13 +257,21 @@ async fn the_shared_secret_is_required_in_the_path_or_header_when_configured() {
     let missing = app.post_outbound(SINGLE).await;
     assert_fault(missing, 403, "soapenv:Client", "shared secret").await;
     let wrong = app
-        .post_to("/salesforce/outbound-message/not-the-secret", SINGLE, "text/xml")
+        .post_to(
+            "/salesforce/outbound-message/not-the-secret",
+            SINGLE,
+            "text/xml",
+        )
         .await;
     assert_fault(wrong, 403, "soapenv:Client", "shared secret").await;
     assert!(app.queued_jobs().await.is_empty());
 
     let in_path = app
-        .post_to(&format!("/salesforce/outbound-message/{secret}"), SINGLE, "text/xml")
+        .post_to(
+            &format!("/salesforce/outbound-message/{secret}"),
+            SINGLE,
+            "text/xml",
+        )
         .await;
     assert_eq!(in_path.status().as_u16(), 200);
     let in_header = app
@@ -330,10 +376,10 @@ impl ServeProcess {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if json["fields"]["message"] == "ingress listening" {
-                        let _ = port_tx.send(json["fields"]["port"].as_u64().unwrap_or(0) as u16);
-                    }
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                    && json["fields"]["message"] == "ingress listening"
+                {
+                    let _ = port_tx.send(json["fields"]["port"].as_u64().unwrap_or(0) as u16);
                 }
                 sink.lock().unwrap().push(line);
             }
@@ -363,7 +409,10 @@ impl ServeProcess {
             .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.child.try_wait().ok().flatten().is_none() {
-            assert!(Instant::now() < deadline, "ace-sync did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "ace-sync did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         if let Some(reader) = self.reader.take() {
@@ -394,7 +443,10 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
     ]);
     assert!(MULTI.contains(SESSION_ID));
     let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{}/salesforce/outbound-message", process.port))
+        .post(format!(
+            "http://127.0.0.1:{}/salesforce/outbound-message",
+            process.port
+        ))
         .header("content-type", "text/xml; charset=utf-8")
         .body(MULTI)
         .send()
@@ -406,10 +458,15 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
 
     assert_eq!(queued.len(), 2);
     assert!(
-        logs.iter().any(|l| l.contains("outbound message queued and acknowledged")),
+        logs.iter()
+            .any(|l| l.contains("outbound message queued and acknowledged")),
         "the capture holds the request's log lines"
     );
-    assert!(logs.len() > 20, "trace level logs plenty: {} lines", logs.len());
+    assert!(
+        logs.len() > 20,
+        "trace level logs plenty: {} lines",
+        logs.len()
+    );
     let secret_part = SESSION_ID.split('!').nth(1).unwrap();
     for line in logs.iter().chain(queued.iter()) {
         assert!(!line.contains(secret_part), "session id leaked: {line}");
@@ -448,5 +505,10 @@ fn configuration_errors_name_the_key_and_where_it_came_from() {
     std::fs::remove_dir_all(&dir).unwrap();
 
     let fine = run(&[]);
-    assert_eq!(fine.status.code(), Some(0), "{}", String::from_utf8_lossy(&fine.stderr));
+    assert_eq!(
+        fine.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fine.stderr)
+    );
 }

@@ -35,7 +35,11 @@ fn the_committed_document_is_valid_openapi() {
     );
     let document = ace_sync::ingress::openapi::document();
     let json = serde_json::to_value(&document).unwrap();
-    assert!(json["openapi"].as_str().unwrap().starts_with("3.1"), "{}", json["openapi"]);
+    assert!(
+        json["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        json["openapi"]
+    );
 }
 
 #[tokio::test]
@@ -53,12 +57,18 @@ async fn every_documented_route_is_served_and_nothing_else() {
                 other => panic!("undocumented method kind {other}"),
             };
             let status = response.status().as_u16();
-            assert!(status != 404 && status != 405, "{method} {path} answered {status}");
+            assert!(
+                status != 404 && status != 405,
+                "{method} {path} answered {status}"
+            );
             let documented = item[method]["responses"]
                 .as_object()
                 .unwrap()
                 .contains_key(&status.to_string());
-            assert!(documented, "{method} {path} answered {status}, which is not documented");
+            assert!(
+                documented,
+                "{method} {path} answered {status}, which is not documented"
+            );
         }
     }
     assert_eq!(app.get("/not-a-route").await.status().as_u16(), 404);

@@ -29,7 +29,10 @@ fn memory() -> Fixture {
             deduplication_window: Duration::from_secs(300),
         },
     );
-    let dlq = queue.dead_letter_queue().expect("a dead-letter queue").clone();
+    let dlq = queue
+        .dead_letter_queue()
+        .expect("a dead-letter queue")
+        .clone();
     Fixture {
         queue: Arc::new(queue.clone()),
         source: Arc::new(queue),
@@ -51,7 +54,12 @@ async fn sqs() -> Fixture {
         policy.clone(),
         SqsMetrics::default(),
     );
-    let dlq = SqsQueue::new(client, &created.dlq_url.parse().unwrap(), policy, SqsMetrics::default());
+    let dlq = SqsQueue::new(
+        client,
+        &created.dlq_url.parse().unwrap(),
+        policy,
+        SqsMetrics::default(),
+    );
     Fixture {
         queue: Arc::new(queue.clone()),
         source: Arc::new(queue),
@@ -88,13 +96,22 @@ async fn groups_are_ordered_and_serial(f: Fixture) {
     let first = f.source.receive(10, NO_WAIT).await.unwrap();
     let got: Vec<_> = first.iter().map(|m| m.body.as_str()).collect();
     let position = |body: &str| got.iter().position(|b| *b == body);
-    assert!(position("a:1").is_some() && position("b:1").is_some(), "{got:?}");
+    assert!(
+        position("a:1").is_some() && position("b:1").is_some(),
+        "{got:?}"
+    );
     if let Some(second) = position("a:2") {
-        assert!(position("a:1").unwrap() < second, "group order kept within a batch: {got:?}");
+        assert!(
+            position("a:1").unwrap() < second,
+            "group order kept within a batch: {got:?}"
+        );
     }
     // While a:1 is in flight, a:2 is not handed out again or for the first time.
     let again = bodies(f.source.as_ref()).await;
-    assert!(again.is_empty(), "group a is blocked while a:1 is in flight: {again:?}");
+    assert!(
+        again.is_empty(),
+        "group a is blocked while a:1 is in flight: {again:?}"
+    );
     // Done with a:1 (and whatever else came): a:2 follows if it did not come already.
     let receipts: Vec<_> = first.iter().map(|m| m.receipt.clone()).collect();
     f.source.delete(&receipts).await.unwrap();
@@ -123,7 +140,10 @@ async fn visibility_receive_count_and_dead_letters(f: Fixture) {
     let first = f.source.receive(1, NO_WAIT).await.unwrap();
     assert_eq!(first[0].receive_count, 1);
     assert_eq!(first[0].group_id.as_deref(), Some("a"));
-    assert!(bodies(f.source.as_ref()).await.is_empty(), "hidden while in flight");
+    assert!(
+        bodies(f.source.as_ref()).await.is_empty(),
+        "hidden while in flight"
+    );
 
     f.source
         .change_visibility(&first[0].receipt, Duration::ZERO)

@@ -51,7 +51,9 @@ impl TestApp {
     /// An ingress over `queue` on the SQS server at `endpoint`.
     pub async fn spawn_on(endpoint: &str, queue: FifoQueue, extra: &[&str]) -> TestApp {
         let settings = settings(endpoint, &queue.url, extra);
-        let app = Application::build(settings).await.expect("build application");
+        let app = Application::build(settings)
+            .await
+            .expect("build application");
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run_until_stopped(shutdown.clone()));
@@ -69,8 +71,12 @@ impl TestApp {
 
     /// Posts an outbound message the way Salesforce does.
     pub async fn post_outbound(&self, body: impl Into<String>) -> reqwest::Response {
-        self.post_to("/salesforce/outbound-message", body, "text/xml; charset=utf-8")
-            .await
+        self.post_to(
+            "/salesforce/outbound-message",
+            body,
+            "text/xml; charset=utf-8",
+        )
+        .await
     }
 
     pub async fn post_to(
@@ -109,7 +115,12 @@ impl TestApp {
     /// The value of one metric sample from /metrics, e.g.
     /// `ace_sync_sqs_calls_total{operation="SendMessageBatch",outcome="ok"}`; 0 when absent.
     pub async fn metric(&self, sample: &str) -> f64 {
-        let text = self.get("/metrics").await.text().await.expect("metrics body");
+        let text = self
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics body");
         text.lines()
             .find_map(|line| line.strip_prefix(sample).map(str::trim))
             .and_then(|value| value.parse().ok())
@@ -121,7 +132,10 @@ impl TestApp {
 /// sample (valid ids with checksums).
 pub fn message_with(count: usize) -> String {
     let start = SINGLE.find("<Notification>").expect("sample notification");
-    let end = SINGLE.find("</Notification>").expect("sample notification end") + "</Notification>".len();
+    let end = SINGLE
+        .find("</Notification>")
+        .expect("sample notification end")
+        + "</Notification>".len();
     let template = &SINGLE[start..end];
     let notifications: String = (0..count)
         .map(|i| {
