@@ -1,3 +1,6 @@
 //! The integration tests: one binary, one module per area.
 
 mod helpers;
+mod ingress;
+mod openapi;
+mod queue_contract;
