@@ -227,7 +227,9 @@ pub fn check_mapped(
     model: &ServiceModel,
     ctx: &Context,
 ) -> Result<Checked, Rejected> {
-    // A closed opportunity's close date is in the past by nature; ACE keeps the one it has.
+    // A closed opportunity's close date is in the past by nature; ACE keeps the one it has
+    // (an update merges with ACE's record). Opportunities are not created in ACE once closed.
+    let mut close_date_kept = false;
     if matches!(request.phase, Phase::Won | Phase::Lost)
         && let Some(life_cycle) = request.body.life_cycle.as_mut()
     {
@@ -238,6 +240,7 @@ pub fn check_mapped(
             .is_some_and(|d| d < ctx.today);
         if past {
             life_cycle.target_close_date = None;
+            close_date_kept = true;
         }
     }
 
@@ -246,6 +249,7 @@ pub fn check_mapped(
         mapping,
         body: request.body.to_json(),
         ctx,
+        close_date_kept,
     };
     rules.run(&mut findings);
 
@@ -289,6 +293,8 @@ struct RuleCheck<'a> {
     mapping: &'a Mapping,
     body: Value,
     ctx: &'a Context,
+    /// The record's past close date is not sent: ACE's stays.
+    close_date_kept: bool,
 }
 
 const DO_NOT_NEED_SUPPORT: &str = "Do Not Need Support from AWS Sales Rep";
@@ -393,6 +399,9 @@ impl RuleCheck<'_> {
         for path in rules::REQUIRED_FOR_CREATION {
             // WebsiteUrl: "Not required when NationalSecurity is Yes".
             if *path == "Customer.Account.WebsiteUrl" && self.national_security() {
+                continue;
+            }
+            if *path == "LifeCycle.TargetCloseDate" && self.close_date_kept {
                 continue;
             }
             if json_get(&self.body, path).is_none() {
