@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
+use crate::ace::opportunity::Catalog;
 use crate::domain::ids::SfOrgId;
 use crate::domain::sobject::FieldTypes;
 use crate::secret::Secret;
@@ -30,6 +31,7 @@ pub struct Settings {
     pub ingress: IngressSettings,
     pub salesforce: SalesforceSettings,
     pub queue: QueueSettings,
+    pub ace: AceSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -86,6 +88,38 @@ pub struct MemoryQueueSettings {
     pub max_receive_count: u32,
     #[serde(with = "humantime_serde")]
     pub deduplication_window: Duration,
+}
+
+/// The Partner Central Selling API (ACE) and the mapping to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AceSettings {
+    /// `AWS` for real opportunities, `Sandbox` for testing.
+    pub catalog: Catalog,
+    pub region: String,
+    /// An endpoint override (the local simulator); AWS's endpoint otherwise.
+    #[serde(default)]
+    pub endpoint_url: Option<Url>,
+    /// The mapping file; the embedded default mapping when unset.
+    #[serde(default)]
+    pub mapping_file: Option<PathBuf>,
+    /// Partner solutions to associate; when set, they replace the mapping's (solution ids
+    /// differ between the Sandbox and AWS catalogs).
+    #[serde(default)]
+    pub solution_ids: Vec<String>,
+    /// Partner Central's write quota for the account, shared by every task of the process.
+    pub writes_per_second: f64,
+    /// How many writes may go out back to back before the rate applies.
+    pub write_burst: u32,
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+    /// Attempts per call for throttling and transient failures, the first included.
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub retry_base_delay: Duration,
+    /// ListOpportunities pages (100 each) read at most when looking an opportunity up by its
+    /// Salesforce id.
+    pub find_max_pages: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +328,32 @@ impl Settings {
         if self.queue.memory.max_receive_count == 0 {
             problems.push("key `queue.memory.max_receive_count`: must be at least 1".to_owned());
         }
+        let ace = &self.ace;
+        if !(ace.writes_per_second > 0.0 && ace.writes_per_second <= 1000.0) {
+            problems.push(format!(
+                "key `ace.writes_per_second`: expected more than 0 and at most 1000, found {}",
+                ace.writes_per_second
+            ));
+        }
+        if ace.write_burst == 0 {
+            problems.push("key `ace.write_burst`: must be at least 1".to_owned());
+        }
+        if !(1..=10).contains(&ace.max_attempts) {
+            problems.push(format!(
+                "key `ace.max_attempts`: expected 1 to 10, found {}",
+                ace.max_attempts
+            ));
+        }
+        if ace.find_max_pages == 0 {
+            problems.push("key `ace.find_max_pages`: must be at least 1".to_owned());
+        }
+        for id in &ace.solution_ids {
+            if !crate::ace::rules::is_solution_id(id) {
+                problems.push(format!(
+                    "key `ace.solution_ids`: {id:?} is not a Partner Central solution id (S- followed by digits)"
+                ));
+            }
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter) {
             problems.push(format!("key `telemetry.filter`: {e}"));
         }
@@ -374,6 +434,29 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("correct-horse"), "{debug}");
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn ace_settings_default_to_the_sandbox_at_aws_write_quota() {
+        let ace = Settings::defaults().ace;
+        assert_eq!(ace.catalog, Catalog::Sandbox);
+        assert_eq!(ace.region, "us-east-1");
+        assert_eq!(ace.writes_per_second, 1.0);
+        assert!(ace.endpoint_url.is_none());
+        let settings = Settings::from_toml_layers(&[
+            "[ace]\ncatalog = \"AWS\"\nsolution_ids = [\"S-0000001\"]\nendpoint_url = \"http://127.0.0.1:8787\"",
+        ])
+        .unwrap();
+        assert_eq!(settings.ace.catalog, Catalog::Aws);
+        assert_eq!(settings.ace.solution_ids, ["S-0000001"]);
+        let err = Settings::from_toml_layers(&["[ace]\ncatalog = \"Prod\""]).unwrap_err();
+        assert!(err.to_string().contains("ace.catalog"), "{err}");
+        let err = Settings::from_toml_layers(&[
+            "[ace]\nsolution_ids = [\"soln-1\"]\nwrites_per_second = 0",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("ace.solution_ids"), "{err}");
+        assert!(err.to_string().contains("ace.writes_per_second"), "{err}");
     }
 
     #[test]

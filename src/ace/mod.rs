@@ -7,3 +7,4 @@ pub mod model;
 pub mod opportunity;
 pub mod preflight;
 pub mod rules;
+pub mod update;
