@@ -176,8 +176,7 @@ impl Sim {
         if catalog == "Sandbox"
             && let Some(requested) = requested.filter(|r| *r != status)
         {
-            return self
-                .simulate_review(&mut state, input, id, status, requested, &changed, new_body);
+            return self.simulate_review(&mut state, input, requested, &changed, new_body);
         }
         if status.in_validation() || status == ReviewStatus::Rejected {
             // INVALID_RESOURCE_STATE: the refusal is about the opportunity's state, not about
@@ -249,13 +248,13 @@ impl Sim {
         &self,
         state: &mut State,
         input: &Value,
-        id: &str,
-        status: ReviewStatus,
         requested: ReviewStatus,
         changed: &std::collections::BTreeSet<String>,
         new_body: Map<String, Value>,
     ) -> Result<Value, ApiError> {
         use ReviewStatus::*;
+        let id = str_of(input, "Identifier");
+        let status = state.opportunity("Sandbox", id)?.review_status;
         let allowed = matches!(
             (status, requested),
             (Submitted | InReview, Approved | Rejected | ActionRequired)
