@@ -633,6 +633,52 @@ impl ServiceModel {
         }
     }
 
+    /// `value` reduced to what shape `shape` defines: unknown members and `null`s are dropped,
+    /// recursively. Renders a stored document as an operation's output shape.
+    pub fn project(&self, shape: &str, value: &Value) -> Value {
+        match self.shape(shape) {
+            Some(s) => self.project_onto(s, value),
+            None => value.clone(),
+        }
+    }
+
+    fn project_onto(&self, shape: &Shape, value: &Value) -> Value {
+        match (&shape.kind, value) {
+            (ShapeKind::Structure(structure), Value::Object(object)) => Value::Object(
+                structure
+                    .members
+                    .iter()
+                    .filter_map(|member| {
+                        let v = object.get(&member.name).filter(|v| !v.is_null())?;
+                        let target = self.shape(&member.target)?;
+                        Some((member.name.clone(), self.project_onto(target, v)))
+                    })
+                    .collect(),
+            ),
+            (ShapeKind::List(list), Value::Array(items)) => match self.shape(&list.member) {
+                Some(item) => Value::Array(
+                    items
+                        .iter()
+                        .filter(|i| !i.is_null())
+                        .map(|i| self.project_onto(item, i))
+                        .collect(),
+                ),
+                None => value.clone(),
+            },
+            (ShapeKind::Map(map), Value::Object(entries)) => match self.shape(&map.value) {
+                Some(v_shape) => Value::Object(
+                    entries
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), self.project_onto(v_shape, v)))
+                        .collect(),
+                ),
+                None => value.clone(),
+            },
+            _ => value.clone(),
+        }
+    }
+
     /// Resolves a dotted member path such as `Customer.Account.Industry` under a structure
     /// shape. List items are transparent (`Project.ExpectedCustomerSpend.Amount`), and
     /// `[i]` indices are accepted and ignored.
@@ -2060,6 +2106,19 @@ mod tests {
             json!("*** Sensitive Data Redacted ***")
         );
         assert_eq!(redacted["ClientToken"], body["ClientToken"]);
+    }
+
+    #[test]
+    fn projection_keeps_only_modelled_members() {
+        let m = model();
+        let doc = json!({"Catalog": "AWS", "Id": "O1", "Extra": 1,
+            "Customer": {"Account": {"CompanyName": "Acme", "Duns": "123456789", "AwsAccountId": null}},
+            "LifeCycle": {"Stage": "Prospect", "NextStepsHistory": [{"Value": "v", "Time": "2025-01-01T00:00:00Z"}]}});
+        assert_eq!(
+            m.project("OpportunitySummary", &doc),
+            json!({"Catalog": "AWS", "Id": "O1", "Customer": {"Account": {"CompanyName": "Acme"}},
+                "LifeCycle": {"Stage": "Prospect"}})
+        );
     }
 
     #[test]

@@ -1,0 +1,144 @@
+//! The in-process control and inspection API of a running simulator, for tests and the demo:
+//! what is stored, how often each operation was called, faults to inject, AWS's side of
+//! reviews and referrals, and the events published.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use super::engagements::InvitationSpec;
+use super::review::ReviewDecision;
+pub use super::service::ReviewTransition;
+use super::service::Sim;
+pub use super::store::Fault;
+
+/// A handle on a running simulator's state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SimControl {
+    pub(super) sim: Arc<Sim>,
+}
+
+impl SimControl {
+    /// Every stored opportunity, as GetOpportunity would answer it.
+    pub fn opportunities(&self) -> Vec<Value> {
+        let state = self.sim.state();
+        state
+            .opportunities
+            .values()
+            .map(|o| {
+                self.sim
+                    .model
+                    .project("GetOpportunityResponse", &self.sim.opportunity_document(o))
+            })
+            .collect()
+    }
+
+    /// One opportunity, as GetOpportunity would answer it.
+    pub fn opportunity(&self, id: &str) -> Option<Value> {
+        let state = self.sim.state();
+        state.opportunities.get(id).map(|o| {
+            self.sim
+                .model
+                .project("GetOpportunityResponse", &self.sim.opportunity_document(o))
+        })
+    }
+
+    /// Its `LifeCycle.ReviewStatus`.
+    pub fn review_status(&self, id: &str) -> Option<String> {
+        self.sim
+            .state()
+            .opportunities
+            .get(id)
+            .map(|o| o.review_status.as_str().to_owned())
+    }
+
+    /// Calls received per operation (all of them: failed, throttled and faulted ones too).
+    pub fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.sim.state().calls.clone()
+    }
+
+    pub fn call_count(&self, operation: &str) -> u64 {
+        self.sim.state().calls.get(operation).copied().unwrap_or(0)
+    }
+
+    /// The next `times` calls of `operation` fail with `fault` (before any validation).
+    pub fn inject_fault(&self, operation: &str, fault: Fault, times: u32) {
+        if times > 0 {
+            self.sim
+                .state()
+                .faults
+                .insert(operation.to_owned(), (fault, times));
+        }
+    }
+
+    pub fn clear_faults(&self) {
+        self.sim.state().faults.clear();
+    }
+
+    /// Moves every review in progress on by one step (`Submitted → In review`,
+    /// `In review → decision`), whatever the timing.
+    pub fn advance_reviews(&self) -> Vec<ReviewTransition> {
+        self.sim
+            .reviews_in_progress()
+            .iter()
+            .filter_map(|id| self.sim.step_review(id, None))
+            .collect()
+    }
+
+    /// Steps reviews until none is in progress; returns every step taken.
+    pub fn complete_reviews(&self) -> Vec<ReviewTransition> {
+        let mut all = Vec::new();
+        loop {
+            let steps = self.advance_reviews();
+            if steps.is_empty() {
+                return all;
+            }
+            all.extend(steps);
+        }
+    }
+
+    /// Ends the review of `id` with `decision` now, bypassing the policy. Returns the new
+    /// review status, or `None` if the opportunity is not in review.
+    pub fn decide_review(&self, id: &str, decision: ReviewDecision) -> Option<String> {
+        self.sim
+            .decide_review(id, decision)
+            .map(|s| s.as_str().to_owned())
+    }
+
+    /// An AWS-originated referral (an engagement invitation to this partner); its id.
+    pub fn create_aws_invitation(&self, spec: &InvitationSpec) -> String {
+        self.sim.create_aws_invitation(spec)
+    }
+
+    /// Lets a pending invitation expire now.
+    pub fn expire_invitation(&self, id: &str) -> bool {
+        let mut state = self.sim.state();
+        self.sim.expire_invitation(&mut state, id)
+    }
+
+    /// The status of an invitation (`PENDING`, `ACCEPTED`, `REJECTED`, `EXPIRED`).
+    pub fn invitation_status(&self, id: &str) -> Option<String> {
+        self.sim
+            .state()
+            .invitations
+            .get(id)
+            .map(|i| i.status.clone())
+    }
+
+    /// Every event published so far, in order, as EventBridge JSON.
+    pub fn events(&self) -> Vec<Value> {
+        self.sim.state().events.clone()
+    }
+
+    /// Waits until every event published so far has been offered to every sink.
+    pub async fn flush_events(&self) {
+        self.sim.events().flush().await;
+    }
+
+    /// Answers of the simulator that broke their operation's output shape; empty unless the
+    /// simulator has a bug.
+    pub fn output_violations(&self) -> Vec<String> {
+        self.sim.state().output_violations.clone()
+    }
+}

@@ -1,0 +1,573 @@
+//! The simulated service behind the wire: one call goes through call counting, injected
+//! faults, quotas, the model's request validation and the catalog rule, then to its operation;
+//! the answer is checked against the operation's output shape. Also the parts shared by several
+//! operations: submitting for review, stepping a review, and publishing events.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ace::model::{ServiceModel, Violation, ViolationCode};
+
+use super::error::{ApiError, ValidationReason};
+use super::events::{DetailType, EventBus, EventContext, SimEvent};
+use super::quotas::{QuotaConfig, QuotaExceeded, Quotas};
+use super::reference_data::ReferenceData;
+use super::review::{self, ReviewConfig, ReviewDecision, ReviewTiming};
+use super::rules::{self, RuleContext};
+use super::store::{self, AwsSide, Opportunity, ReviewStatus, State, Submission};
+
+/// One review step taken: the opportunity moved `from → to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewTransition {
+    pub opportunity_id: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// A review step to take later (automatic timing).
+#[derive(Debug)]
+pub(super) struct ScheduledStep {
+    pub opportunity_id: String,
+    pub round: u64,
+    pub after: Duration,
+}
+
+/// The simulated Partner Central account.
+#[derive(Debug)]
+pub(super) struct Sim {
+    pub model: Arc<ServiceModel>,
+    pub account_id: String,
+    pub region: String,
+    pub review: ReviewConfig,
+    pub reference: ReferenceData,
+    state: Mutex<State>,
+    quotas: Mutex<Quotas>,
+    events: EventBus,
+    schedule: mpsc::UnboundedSender<ScheduledStep>,
+}
+
+impl Sim {
+    pub fn new(
+        model: Arc<ServiceModel>,
+        account_id: String,
+        region: String,
+        review: ReviewConfig,
+        quotas: QuotaConfig,
+        events: EventBus,
+        schedule: mpsc::UnboundedSender<ScheduledStep>,
+    ) -> Sim {
+        Sim {
+            model,
+            account_id,
+            region,
+            review,
+            reference: ReferenceData::load(),
+            state: Mutex::new(State::new()),
+            quotas: Mutex::new(Quotas::new(quotas)),
+            events,
+            schedule,
+        }
+    }
+
+    /// The store; a panic elsewhere never makes it unusable for the control API.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// One API call, after the wire layer found its operation and parsed its body.
+    pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        let op = self
+            .model
+            .operation(operation)
+            .ok_or(ApiError::UnknownOperation)?;
+        let fault = {
+            let mut state = self.state();
+            *state.calls.entry(operation.to_owned()).or_default() += 1;
+            state.take_fault(operation)
+        };
+        if let Some(fault) = fault {
+            return Err(fault.error(operation));
+        }
+        let admitted = self
+            .quotas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(operation, tokio::time::Instant::now());
+        match admitted {
+            Ok(()) => {}
+            Err(QuotaExceeded::Rate) => {
+                return Err(ApiError::Throttling("Rate exceeded".to_owned()));
+            }
+            // Only some operations declare ServiceQuotaExceededException; the others hear
+            // about a spent daily quota as throttling (`declared_for`).
+            Err(QuotaExceeded::Daily) => {
+                return Err(ApiError::ServiceQuotaExceeded(format!(
+                    "The daily quota of {operation} requests for this account is exhausted; it refills over a rolling 24 hours."
+                )));
+            }
+        }
+        let violations = self.model.validate_input(operation, input);
+        if !violations.is_empty() {
+            return Err(ApiError::validation(
+                ValidationReason::RequestValidationFailed,
+                violations,
+            ));
+        }
+        if let Some(v) = input
+            .get("Catalog")
+            .and_then(Value::as_str)
+            .and_then(rules::catalog_rule)
+        {
+            return Err(ApiError::validation(
+                ValidationReason::BusinessValidationFailed,
+                vec![v],
+            ));
+        }
+        let output = self.dispatch(operation, input)?;
+        if let Some(shape) = &op.output {
+            let problems = self.model.validate_shape(shape, &output);
+            if !problems.is_empty() {
+                tracing::error!(
+                    operation,
+                    ?problems,
+                    "simulator answer breaks its output shape"
+                );
+                self.state()
+                    .output_violations
+                    .extend(problems.into_iter().map(|p| format!("{operation}: {p}")));
+            }
+        }
+        Ok(output)
+    }
+
+    fn dispatch(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        match operation {
+            "CreateOpportunity" => self.create_opportunity(input),
+            "UpdateOpportunity" => self.update_opportunity(input),
+            "GetOpportunity" => self.get_opportunity(input),
+            "ListOpportunities" => self.list_opportunities(input),
+            "AssociateOpportunity" => self.associate_opportunity(input, true),
+            "DisassociateOpportunity" => self.associate_opportunity(input, false),
+            "SubmitOpportunity" => self.submit_opportunity(input),
+            "StartEngagementFromOpportunityTask" => self.start_engagement_from_opportunity(input),
+            "ListEngagementFromOpportunityTasks" => {
+                self.list_engagement_from_opportunity_tasks(input)
+            }
+            "GetAwsOpportunitySummary" => self.get_aws_opportunity_summary(input),
+            "ListSolutions" => self.list_solutions(input),
+            "ListEngagementInvitations" => self.list_engagement_invitations(input),
+            "GetEngagementInvitation" => self.get_engagement_invitation(input),
+            "StartEngagementByAcceptingInvitationTask" => {
+                self.start_engagement_by_accepting_invitation(input)
+            }
+            "ListEngagementByAcceptingInvitationTasks" => {
+                self.list_engagement_by_accepting_invitation_tasks(input)
+            }
+            "RejectEngagementInvitation" => self.reject_engagement_invitation(input),
+            other => Err(ApiError::AccessDenied(format!(
+                "The Partner Central simulator does not implement {other}."
+            ))),
+        }
+    }
+
+    pub fn rule_context(&self, is_update: bool) -> RuleContext<'_> {
+        RuleContext {
+            today: time::OffsetDateTime::now_utc().date(),
+            reference: &self.reference,
+            is_update,
+        }
+    }
+
+    pub fn opportunity_arn(&self, catalog: &str, id: &str) -> String {
+        format!(
+            "arn:aws:partnercentral:{}:{}:catalog/{catalog}/opportunity/{id}",
+            self.region, self.account_id
+        )
+    }
+
+    pub fn arn(&self, catalog: &str, kind: &str, id: &str) -> String {
+        format!(
+            "arn:aws:partnercentral:{}:{}:catalog/{catalog}/{kind}/{id}",
+            self.region, self.account_id
+        )
+    }
+
+    /// Records and publishes an event.
+    pub fn publish(&self, state: &mut State, event: SimEvent) {
+        state.events.push(event.json.clone());
+        self.events.publish(event);
+    }
+
+    pub fn event_context<'a>(&'a self, time: &'a str) -> EventContext<'a> {
+        EventContext {
+            account_id: &self.account_id,
+            region: &self.region,
+            time,
+        }
+    }
+
+    pub fn publish_opportunity(
+        &self,
+        state: &mut State,
+        detail_type: DetailType,
+        catalog: &str,
+        id: &str,
+    ) {
+        let time = store::format_time(store::now());
+        let arn = self.opportunity_arn(catalog, id);
+        let event =
+            SimEvent::opportunity(self.event_context(&time), detail_type, catalog, id, &arn);
+        self.publish(state, event);
+    }
+
+    /// ClientToken idempotency (ace-api.md §6): the same token with the same body answers
+    /// what the first call answered; with a different body it is a conflict.
+    pub fn replay(
+        &self,
+        state: &State,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Option<Value>, ApiError> {
+        let Some(key) = token_key(operation, input) else {
+            return Ok(None);
+        };
+        match state.tokens.get(&key) {
+            None => Ok(None),
+            Some(record) if record.request == *input => Ok(Some(record.response.clone())),
+            Some(_) => Err(ApiError::Conflict(
+                "Conflicting client token submitted for a new request body.".to_owned(),
+            )),
+        }
+    }
+
+    pub fn remember(&self, state: &mut State, operation: &str, input: &Value, response: &Value) {
+        if let Some(key) = token_key(operation, input) {
+            state.tokens.insert(
+                key,
+                store::TokenRecord {
+                    request: input.clone(),
+                    response: response.clone(),
+                },
+            );
+        }
+    }
+
+    /// Why `opportunity` cannot be submitted, if it cannot: its state, then the rules.
+    pub fn submission_problems(
+        &self,
+        opportunity: &Opportunity,
+        involvement_type: &str,
+        visibility: &str,
+    ) -> Result<(), SubmissionRefusal> {
+        if !matches!(
+            opportunity.review_status,
+            ReviewStatus::PendingSubmission | ReviewStatus::ActionRequired
+        ) {
+            return Err(SubmissionRefusal::State(Violation::new(
+                "LifeCycle.ReviewStatus",
+                ViolationCode::InvalidResourceState,
+                format!(
+                    "Cannot transition opportunity from status '{}' to 'Submitted'.",
+                    opportunity.review_status.as_str()
+                ),
+            )));
+        }
+        let violations = rules::submission_rules(
+            opportunity,
+            involvement_type,
+            visibility,
+            &self.rule_context(false),
+        );
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(SubmissionRefusal::Rules(violations))
+        }
+    }
+
+    /// Puts a checked opportunity into AWS's review.
+    pub fn mark_submitted(
+        &self,
+        state: &mut State,
+        id: &str,
+        submission: Submission,
+        schedule: bool,
+    ) {
+        let Some(o) = state.opportunities.get_mut(id) else {
+            return;
+        };
+        o.review_status = ReviewStatus::Submitted;
+        o.review_comments = None;
+        o.review_status_reason = None;
+        o.submission = Some(submission);
+        o.review_round += 1;
+        o.last_modified = store::next_modified(o.last_modified);
+        let (catalog, round) = (o.catalog.clone(), o.review_round);
+        self.publish_opportunity(state, DetailType::OpportunityUpdated, &catalog, id);
+        if schedule
+            && let ReviewTiming::Automatic {
+                in_review_after, ..
+            } = self.review.timing
+        {
+            let _ = self.schedule.send(ScheduledStep {
+                opportunity_id: id.to_owned(),
+                round,
+                after: in_review_after,
+            });
+        }
+    }
+
+    /// Moves one review on by a step: `Submitted → In review`, `In review → decision`. With
+    /// `round`, only if the review is still that round (a timer of an earlier submission is
+    /// void).
+    pub fn step_review(&self, id: &str, round: Option<u64>) -> Option<ReviewTransition> {
+        let mut state = self.state();
+        let o = state.opportunities.get(id)?;
+        if round.is_some_and(|r| r != o.review_round) {
+            return None;
+        }
+        match o.review_status {
+            ReviewStatus::Submitted => {
+                let o = state.opportunities.get_mut(id)?;
+                o.review_status = ReviewStatus::InReview;
+                o.last_modified = store::next_modified(o.last_modified);
+                let (catalog, round) = (o.catalog.clone(), o.review_round);
+                self.publish_opportunity(&mut state, DetailType::OpportunityUpdated, &catalog, id);
+                if let ReviewTiming::Automatic { decision_after, .. } = self.review.timing {
+                    let _ = self.schedule.send(ScheduledStep {
+                        opportunity_id: id.to_owned(),
+                        round,
+                        after: decision_after,
+                    });
+                }
+                Some(ReviewTransition {
+                    opportunity_id: id.to_owned(),
+                    from: ReviewStatus::Submitted.as_str().to_owned(),
+                    to: ReviewStatus::InReview.as_str().to_owned(),
+                })
+            }
+            ReviewStatus::InReview => {
+                let decision = self.review.policy.decide(o);
+                let to = self.apply_decision(&mut state, id, decision)?;
+                Some(ReviewTransition {
+                    opportunity_id: id.to_owned(),
+                    from: ReviewStatus::InReview.as_str().to_owned(),
+                    to: to.as_str().to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Every opportunity whose review can move on.
+    pub fn reviews_in_progress(&self) -> Vec<String> {
+        self.state()
+            .opportunities
+            .values()
+            .filter(|o| o.review_status.in_validation())
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
+    /// AWS's decision, as the partner and AWS's side see it afterwards.
+    pub fn apply_decision(
+        &self,
+        state: &mut State,
+        id: &str,
+        decision: ReviewDecision,
+    ) -> Option<ReviewStatus> {
+        let now = store::now();
+        let o = state.opportunities.get_mut(id)?;
+        let to = match decision {
+            ReviewDecision::Approve => {
+                o.review_status = ReviewStatus::Approved;
+                o.review_comments = None;
+                o.review_status_reason = None;
+                let next_steps = "AWS seller assigned; schedule the introduction call with the AWS account team.".to_owned();
+                let aws_stage = o
+                    .body_str("LifeCycle.Stage")
+                    .filter(|s| {
+                        self.model
+                            .enum_values("AwsOpportunityStage")
+                            .is_some_and(|v| v.iter().any(|x| x == s))
+                    })
+                    .unwrap_or("Prospect")
+                    .to_owned();
+                o.aws = Some(AwsSide {
+                    stage: Some(aws_stage),
+                    closed_lost_reason: None,
+                    next_steps: Some(next_steps.clone()),
+                    next_steps_history: vec![(next_steps, now)],
+                    team: review::aws_team(),
+                    insights: Some(review::insights(o)),
+                });
+                ReviewStatus::Approved
+            }
+            ReviewDecision::Reject { reason, comments } => {
+                o.review_status = ReviewStatus::Rejected;
+                o.review_comments = Some(comments);
+                o.review_status_reason = Some(reason);
+                o.aws = Some(AwsSide {
+                    stage: Some("Closed Lost".to_owned()),
+                    closed_lost_reason: Some("Failed Vetting".to_owned()),
+                    ..AwsSide::default()
+                });
+                ReviewStatus::Rejected
+            }
+            ReviewDecision::ActionRequired { reason, comments } => {
+                o.review_status = ReviewStatus::ActionRequired;
+                o.review_comments = Some(comments);
+                o.review_status_reason = Some(reason);
+                ReviewStatus::ActionRequired
+            }
+        };
+        o.last_modified = store::next_modified(o.last_modified);
+        let catalog = o.catalog.clone();
+        let invitation_id = o.submission.as_ref().and_then(|s| s.invitation_id.clone());
+        // The invitation the submission sent to AWS is answered with the decision
+        // (ace-api.md §9: AWS approves → Invitation Accepted; rejects → Invitation Rejected).
+        let invitation_event = match to {
+            ReviewStatus::Approved => Some(("ACCEPTED", DetailType::EngagementInvitationAccepted)),
+            ReviewStatus::Rejected => Some(("REJECTED", DetailType::EngagementInvitationRejected)),
+            _ => None,
+        };
+        if let (Some(inv_id), Some((status, detail_type))) = (invitation_id, invitation_event)
+            && let Some(inv) = state.invitations.get_mut(&inv_id)
+        {
+            inv.status = status.to_owned();
+            let inv = inv.clone();
+            self.publish_invitation(state, detail_type, &inv);
+        }
+        self.publish_opportunity(state, DetailType::OpportunityUpdated, &catalog, id);
+        Some(to)
+    }
+
+    /// Runs the automatic review timers until `stop` fires; holds the service weakly so a
+    /// stopped simulator can go away.
+    pub async fn run_schedule(
+        sim: Weak<Sim>,
+        mut steps: mpsc::UnboundedReceiver<ScheduledStep>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let step = tokio::select! {
+                _ = stop.cancelled() => return,
+                step = steps.recv() => match step { Some(s) => s, None => return },
+            };
+            let sim = sim.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(step.after) => {
+                        if let Some(sim) = sim.upgrade() {
+                            sim.step_review(&step.opportunity_id, Some(step.round));
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Why a submission was refused.
+#[derive(Debug)]
+pub(super) enum SubmissionRefusal {
+    State(Violation),
+    Rules(Vec<Violation>),
+}
+
+impl SubmissionRefusal {
+    pub fn violations(self) -> Vec<Violation> {
+        match self {
+            Self::State(v) => vec![v],
+            Self::Rules(v) => v,
+        }
+    }
+}
+
+fn token_key(operation: &str, input: &Value) -> Option<(String, String, String)> {
+    let catalog = input.get("Catalog")?.as_str()?;
+    let token = input.get("ClientToken")?.as_str()?;
+    Some((operation.to_owned(), catalog.to_owned(), token.to_owned()))
+}
+
+/// `{"Member": value}` without the members that are `None`.
+pub(super) fn object(members: Vec<(&str, Option<Value>)>) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+            .collect(),
+    )
+}
+
+pub(super) fn text(v: impl Into<String>) -> Option<Value> {
+    Some(Value::String(v.into()))
+}
+
+pub(super) fn opt_text(v: Option<&str>) -> Option<Value> {
+    v.map(|s| json!(s))
+}
+
+/// One page of `items` as `MaxResults`/`NextToken` ask (the token is the offset of the page).
+pub(super) fn page<T>(
+    items: Vec<T>,
+    input: &Value,
+    default_max: usize,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let max = input
+        .get("MaxResults")
+        .and_then(Value::as_u64)
+        .map_or(default_max, |m| m as usize);
+    let offset = match input.get("NextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(token) => token
+            .strip_prefix("pc-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| {
+                ApiError::validation(
+                    ValidationReason::RequestValidationFailed,
+                    vec![Violation::new(
+                        "NextToken",
+                        ViolationCode::InvalidValue,
+                        "Field NextToken is not a token this operation returned.",
+                    )],
+                )
+            })?,
+    };
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(offset).take(max).collect();
+    let next = (offset + page.len() < total).then(|| format!("pc-{}", offset + page.len()));
+    Ok((page, next))
+}
+
+/// `Sort.SortOrder` is `DESCENDING`.
+pub(super) fn descending(input: &Value, default: bool) -> bool {
+    input
+        .get("Sort")
+        .and_then(|s| s.get("SortOrder"))
+        .and_then(Value::as_str)
+        .map_or(default, |o| o == "DESCENDING")
+}
+
+/// The strings of a list member, if the request filters on it.
+pub(super) fn filter_list(input: &Value, member: &str) -> Option<Vec<String>> {
+    let items = input.get(member)?.as_array()?;
+    (!items.is_empty()).then(|| {
+        items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
