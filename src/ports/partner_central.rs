@@ -66,7 +66,9 @@ impl EngagementTask {
 pub struct Created {
     pub id: AceOpportunityId,
     pub last_modified_date: OffsetDateTime,
-    /// The opportunity existed already (a replayed ClientToken, or found by its Salesforce id).
+    /// CreateOpportunity answered that the ClientToken was used before with another body, and
+    /// the opportunity was found by its Salesforce id: the caller should update it. (A plain
+    /// replay of the same request returns the same opportunity with `existed: false`.)
     pub existed: bool,
     /// Solutions and products associated by this call (those already there are skipped).
     pub associated: Vec<String>,
@@ -209,7 +211,8 @@ pub trait PartnerCentral: Send + Sync {
     ) -> Result<UpdateOutcome, AceError>;
 
     /// Submits for AWS review with StartEngagementFromOpportunityTask; `token` makes a retry
-    /// return the same task.
+    /// return the same task. A task that ends FAILED is returned as a `Validation` error
+    /// carrying AWS's reason code and message.
     async fn submit(
         &self,
         id: &AceOpportunityId,
@@ -217,7 +220,8 @@ pub trait PartnerCentral: Send + Sync {
         token: &ClientToken,
     ) -> Result<EngagementTask, AceError>;
 
-    /// SubmitOpportunity: submits again an opportunity the engagement already exists for.
+    /// SubmitOpportunity: submits without starting an engagement task (e.g. once more after
+    /// `Action Required`, when the update did not resubmit it).
     async fn resubmit(
         &self,
         id: &AceOpportunityId,

@@ -25,7 +25,7 @@ fn ctx(today: &str) -> Context {
     }
 }
 
-fn text(v: &str) -> FieldValue {
+pub(crate) fn text(v: &str) -> FieldValue {
     FieldValue::Text(v.to_owned())
 }
 
@@ -42,11 +42,11 @@ fn date(v: &str) -> FieldValue {
 }
 
 /// A record that passes every rule of the default mapping at the submission stage.
-fn good_record() -> SObject {
+pub(crate) fn good_record() -> SObject {
     let fields: BTreeMap<String, FieldValue> = [
         ("Name", text("Acme - Claims data platform")),
         ("StageName", text("Needs Analysis")),
-        ("CloseDate", date("2026-12-31")),
+        ("CloseDate", date("2027-06-30")),
         ("Type", text("New Customer")),
         ("NextStep", text("Architecture workshop with the AWS SA")),
         (
@@ -81,9 +81,9 @@ fn good_record() -> SObject {
 }
 
 /// Field changes applied to [`good_record`]: `None` empties the field.
-type Changes<'a> = Vec<(&'a str, Option<FieldValue>)>;
+pub(crate) type Changes<'a> = Vec<(&'a str, Option<FieldValue>)>;
 
-fn with(mut record: SObject, changes: &[(&str, Option<FieldValue>)]) -> SObject {
+pub(crate) fn with(mut record: SObject, changes: &[(&str, Option<FieldValue>)]) -> SObject {
     for (field, value) in changes {
         match value {
             Some(v) => record.fields.insert((*field).to_owned(), v.clone()),
@@ -143,7 +143,7 @@ fn a_complete_record_becomes_a_valid_request() {
         Some("12500.46".into())
     );
     assert_eq!(get("LifeCycle.Stage"), Some("Qualified".into()));
-    assert_eq!(get("LifeCycle.TargetCloseDate"), Some("2026-12-31".into()));
+    assert_eq!(get("LifeCycle.TargetCloseDate"), Some("2027-06-30".into()));
     assert_eq!(get("OpportunityType"), Some("Net New Business".into()));
     assert_eq!(
         get("Project.AdditionalComments"),

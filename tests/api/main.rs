@@ -4,4 +4,5 @@ mod ace_mapping;
 mod helpers;
 mod ingress;
 mod openapi;
+mod partner_central_client;
 mod queue_contract;

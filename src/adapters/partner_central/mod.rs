@@ -111,27 +111,39 @@ enum Kind {
 }
 
 /// An SDK client from the default AWS credential chain, with the configured region, call
-/// timeout and (for the simulator) endpoint. The SDK does not retry: the adapter does, so
-/// that every attempt of a write waits for the write limiter.
+/// timeout and (for the simulator) endpoint.
 pub async fn sdk_client(settings: &AceSettings) -> Client {
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(settings.region.clone()))
+        .load()
+        .await;
+    Client::from_conf(sdk_config(settings, &shared).build())
+}
+
+/// The service configuration over a shared AWS configuration (credentials, region): timeouts
+/// from the settings, the endpoint override, and no SDK retries — the adapter retries itself,
+/// so that every attempt of a write waits for the write limiter.
+pub fn sdk_config(
+    settings: &AceSettings,
+    shared: &aws_config::SdkConfig,
+) -> aws_sdk_partnercentralselling::config::Builder {
+    use aws_sdk_partnercentralselling::config::retry::RetryConfig;
+    use aws_sdk_partnercentralselling::config::timeout::TimeoutConfig;
+    let mut config = aws_sdk_partnercentralselling::config::Builder::from(shared)
+        .region(aws_sdk_partnercentralselling::config::Region::new(
+            settings.region.clone(),
+        ))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(settings.call_timeout.min(Duration::from_secs(5)))
                 .operation_attempt_timeout(settings.call_timeout)
                 .build(),
         )
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
-    let mut config = aws_sdk_partnercentralselling::config::Builder::from(&shared);
+        .retry_config(RetryConfig::disabled());
     if let Some(endpoint) = &settings.endpoint_url {
         config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
-    Client::from_conf(config.build())
+    config
 }
 
 /// How calls are retried.
@@ -545,11 +557,14 @@ impl PartnerCentral for PartnerCentralClient {
         );
         let submission = match &request.submission {
             Some(submission) if not_yet_submitted => {
+                // Keyed to the opportunity's LastModifiedDate: a retry of this submission replays
+                // the same task, while a submission after the opportunity changed (a rep fixed
+                // what a failed task reported) is a new one.
                 let token = ClientToken::derive(
                     &origin.org,
                     &origin.record,
                     TokenPurpose::StartEngagementFromOpportunity,
-                    origin.generation,
+                    origin.generation ^ (current.last_modified_date.unix_timestamp() as u32),
                 );
                 let task = self
                     .submit(&id, submission, &token)
@@ -671,7 +686,7 @@ impl PartnerCentral for PartnerCentralClient {
                 request.clone().send()
             })
             .await?;
-        Ok(task_from(
+        let task = task_from(
             out.task_id(),
             out.task_status(),
             out.reason_code(),
@@ -679,7 +694,21 @@ impl PartnerCentral for PartnerCentralClient {
             out.opportunity_id(),
             out.engagement_id(),
             out.engagement_invitation_id(),
-        ))
+        );
+        // A task that ends FAILED is an answer, not an API error (ace-api.md §7); for the sync
+        // it is a refused submission, with AWS's reason.
+        if task.failed() {
+            return Err(AceError::Validation {
+                operation: "StartEngagementFromOpportunityTask",
+                reason: task
+                    .reason_code
+                    .clone()
+                    .unwrap_or_else(|| "OpportunitySubmissionFailed".to_owned()),
+                message: task.message.clone().unwrap_or_default(),
+                errors: Vec::new(),
+            });
+        }
+        Ok(task)
     }
 
     async fn resubmit(
