@@ -8,6 +8,7 @@ pub mod ace;
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod ingress;
 pub mod metrics;

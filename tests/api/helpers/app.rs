@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::sqs::{self, FifoQueue};
 
-pub const SINGLE: &str = include_str!("../../fixtures/om_single.xml");
-pub const MULTI: &str = include_str!("../../fixtures/om_multi.xml");
-pub const ACK: &str = include_str!("../../fixtures/ack.xml");
+pub const SINGLE: &str = include_str!("../../../src/ingress/samples/om_single.xml");
+pub const MULTI: &str = include_str!("../../../src/ingress/samples/om_multi.xml");
+pub const ACK: &str = include_str!("../../../src/ingress/samples/ack.xml");
 
 /// An ingress serving on a free port, stopped when dropped.
 pub struct TestApp {
