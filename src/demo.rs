@@ -16,11 +16,11 @@ use crate::startup::{Application, ChangesQueue, StartupError};
 const SAMPLES: &[(&str, &str)] = &[
     (
         "one notification (a stage change to Proposal/Price Quote)",
-        include_str!("ingress/samples/om_single.xml"),
+        crate::ingress::samples::SINGLE,
     ),
     (
         "two notifications batched (Closed Won, Closed Lost)",
-        include_str!("ingress/samples/om_multi.xml"),
+        crate::ingress::samples::MULTI,
     ),
 ];
 
@@ -52,7 +52,12 @@ pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
     let say = |out: &mut dyn std::io::Write, line: String| {
         let _ = writeln!(out, "{line}");
     };
-    say(&mut out, format!("ace-sync ingress listening on {base} (embedded in-memory queue: fine for a demo, not durable)\n"));
+    say(
+        &mut out,
+        format!(
+            "ace-sync ingress listening on {base} (embedded in-memory queue: fine for a demo, not durable)\n"
+        ),
+    );
 
     let http = reqwest::Client::new();
     let mut problems = Vec::new();
@@ -84,7 +89,9 @@ pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
     }
 
     // A message from an org this deployment does not serve is refused, and queues nothing.
-    let foreign = SAMPLES[0].1.replace("00D5g00000ABCdeEAH", "00D5g00000ZZZzz");
+    let foreign = SAMPLES[0]
+        .1
+        .replace("00D5g00000ABCdeEAH", "00D5g00000ZZZzz");
     let response = http
         .post(format!("{base}/salesforce/outbound-message"))
         .header("content-type", "text/xml; charset=utf-8")
@@ -94,13 +101,20 @@ pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
     let status = response.status().as_u16();
     say(
         &mut out,
-        format!("Salesforce (another org) → POST /salesforce/outbound-message\n  ← {status} SOAP fault (refused, nothing queued)"),
+        format!(
+            "Salesforce (another org) → POST /salesforce/outbound-message\n  ← {status} SOAP fault (refused, nothing queued)"
+        ),
     );
     if status != 403 {
-        problems.push(format!("a foreign org's message answered {status}, not 403"));
+        problems.push(format!(
+            "a foreign org's message answered {status}, not 403"
+        ));
     }
 
-    say(&mut out, "\nOn the queue, one job per notification:".to_owned());
+    say(
+        &mut out,
+        "\nOn the queue, one job per notification:".to_owned(),
+    );
     let received = queue
         .receive(10, std::time::Duration::ZERO)
         .await
@@ -134,7 +148,10 @@ pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
     shutdown.cancel();
     let _ = server.await;
     if problems.is_empty() {
-        say(&mut out, "\nDemo finished: every message was handled as it should be.".to_owned());
+        say(
+            &mut out,
+            "\nDemo finished: every message was handled as it should be.".to_owned(),
+        );
         Ok(())
     } else {
         Err(DemoError::Unexpected(problems.join("; ")))

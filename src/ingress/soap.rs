@@ -548,7 +548,7 @@ fn notification(
 
 /// The acknowledgement Salesforce expects (salesforce.md §1.8): one `Ack` covers the whole
 /// message.
-pub const ACK: &str = include_str!("samples/ack.xml");
+pub const ACK: &str = super::samples::ACK;
 
 /// Who is to blame for a fault, in SOAP 1.1's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

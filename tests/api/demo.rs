@@ -18,5 +18,9 @@ fn the_demo_runs_on_embedded_defaults_and_succeeds() {
     );
     assert_eq!(stdout.matches("← 200 Ack").count(), 2, "{stdout}");
     assert!(stdout.contains("← 403 SOAP fault"), "{stdout}");
-    assert_eq!(stdout.matches("Opportunity 0065g00000QrSt").count(), 3, "{stdout}");
+    assert_eq!(
+        stdout.matches("Opportunity 0065g00000QrSt").count(),
+        3,
+        "{stdout}"
+    );
 }
