@@ -309,8 +309,10 @@ impl Worker {
                 Err(e) => tracing::error!(worker = name, error = %e, "a processing task failed"),
             }
         }
-        if !finished.is_empty() {
-            if let Err(e) = self.source.delete(&finished).await {
+        if !finished.is_empty()
+            && let Err(e) = self.source.delete(&finished).await
+        {
+            {
                 // Not fatal: the messages come back and are processed again, which the
                 // processors tolerate (they converge on the current state).
                 tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "deleting finished messages failed");
