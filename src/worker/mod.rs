@@ -312,11 +312,9 @@ impl Worker {
         if !finished.is_empty()
             && let Err(e) = self.source.delete(&finished).await
         {
-            {
-                // Not fatal: the messages come back and are processed again, which the
-                // processors tolerate (they converge on the current state).
-                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "deleting finished messages failed");
-            }
+            // Not fatal: the messages come back and are processed again, which the
+            // processors tolerate (they converge on the current state).
+            tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "deleting finished messages failed");
         }
         report
     }
