@@ -44,6 +44,22 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Work with the Salesforce-to-ACE mapping file.
+    Mapping {
+        #[command(subcommand)]
+        command: MappingCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MappingCommand {
+    /// Print the embedded default mapping, with its documentation.
+    Defaults,
+    /// Check a mapping file against AWS's service model; exits 1 with the problems listed.
+    Check {
+        /// The mapping file (TOML).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +68,33 @@ enum ConfigCommand {
     Defaults,
     /// Load the configuration (defaults, file, environment) and report any problem.
     Check,
+}
+
+/// The mapping subcommands need no settings: they read the file they are given.
+fn mapping(command: MappingCommand) -> ExitCode {
+    match command {
+        MappingCommand::Defaults => {
+            print!("{}", ace_sync::ace::mapping::DEFAULT_MAPPING);
+            ExitCode::SUCCESS
+        }
+        MappingCommand::Check { file } => match ace_sync::ace::mapping::check_file(&file) {
+            Ok(problems) if problems.is_empty() => {
+                println!("{}: the mapping is valid", file.display());
+                ExitCode::SUCCESS
+            }
+            Ok(problems) => {
+                eprintln!("{}: {} problem(s)", file.display(), problems.len());
+                for problem in &problems {
+                    eprintln!("  - {problem}");
+                }
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("ace-sync: {}", ace_sync::telemetry::error_chain(&e));
+                ExitCode::FAILURE
+            }
+        },
+    }
 }
 
 fn humantime_duration(raw: &str) -> Result<Duration, String> {
@@ -65,6 +108,7 @@ fn main() -> ExitCode {
             print!("{}", ace_sync::cli::openapi());
             return ExitCode::SUCCESS;
         }
+        Command::Mapping { command } => return mapping(command),
         Command::Config {
             command: ConfigCommand::Defaults,
         } => {
@@ -120,7 +164,7 @@ fn main() -> ExitCode {
                 println!("configuration is valid");
                 Ok(())
             }
-            Command::Openapi | Command::Config { .. } => Ok(()),
+            Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     });
     match result {

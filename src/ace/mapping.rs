@@ -40,7 +40,7 @@ const ROOT_SHAPE: &str = "CreateOpportunityRequest";
 /// Why a mapping file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
-    #[error("mapping file {path}: {source}")]
+    #[error("cannot read the mapping file {path}")]
     Read {
         path: String,
         #[source]
@@ -52,6 +52,24 @@ pub enum MappingError {
     Version { found: u32 },
     #[error("invalid mapping: {}", .problems.join("; "))]
     Invalid { problems: Vec<String> },
+    #[error("cannot load AWS's service model to check the mapping")]
+    Model(#[from] super::model::ModelError),
+}
+
+/// `ace-sync mapping check FILE`: every problem of a mapping file, as lines for a person —
+/// what the file does not parse to, then what [`check`] finds. Empty when the mapping is sound.
+pub fn check_file(path: &std::path::Path) -> Result<Vec<String>, MappingError> {
+    let mapping = match Mapping::from_file(path) {
+        Ok(mapping) => mapping,
+        Err(MappingError::Invalid { problems }) => return Ok(problems),
+        Err(e @ MappingError::Version { .. }) => return Ok(vec![e.to_string()]),
+        Err(e) => return Err(e),
+    };
+    let model = ServiceModel::load()?;
+    Ok(check(&mapping, &model)
+        .iter()
+        .map(ToString::to_string)
+        .collect())
 }
 
 /// A problem `check` found, with where in the file it is.

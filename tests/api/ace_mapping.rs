@@ -1190,6 +1190,74 @@ fn mapping_findings_reach_the_check() {
     assert_eq!(mapped.findings[0].code, FindingCode::MultipleValues);
 }
 
+#[test]
+fn the_mapping_check_command_lists_problems_and_exits_1() {
+    let dir = std::env::temp_dir().join(format!("ace-sync-mapping-{:016x}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, ace_sync::ace::mapping::DEFAULT_MAPPING).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        ace_sync::ace::mapping::DEFAULT_MAPPING
+            .replace(
+                "\"Banking\" = \"Financial Services\"",
+                "\"Banking\" = \"Banks\"",
+            )
+            .replace(
+                "ace = \"Customer.Account.WebsiteUrl\"",
+                "ace = \"Customer.Account.Homepage\"",
+            ),
+    )
+    .unwrap();
+    let typo = dir.join("typo.toml");
+    std::fs::write(
+        &typo,
+        "version = 1\n[trigger]\ncreate_at = \"A\"\ncreat_at = \"B\"\n",
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+            .args(["mapping", "check"])
+            .arg(file)
+            .output()
+            .expect("ace-sync runs")
+    };
+    let out = run(&good);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the mapping is valid"));
+
+    let out = run(&bad);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"Banks\" is not a value of Customer.Account.Industry"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Customer.Account.Homepage is not a field of an ACE opportunity"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nothing fills Customer.Account.WebsiteUrl"),
+        "{stderr}"
+    );
+
+    let out = run(&typo);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown key `creat_at`"), "{stderr}");
+
+    let out = run(&dir.join("missing.toml"));
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 // ---- a minimal RFC 4180 reader for AWS's CSV sheets ---------------------------------------
 
 fn parse_csv(text: &str) -> Vec<Vec<String>> {

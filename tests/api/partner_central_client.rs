@@ -16,7 +16,9 @@ use ace_sync::adapters::partner_central::{
 };
 use ace_sync::config::{AceSettings, Settings};
 use ace_sync::domain::disposition::Classify;
-use ace_sync::domain::ids::{AceOpportunityId, ClientToken, SfOpportunityId, SfOrgId, TokenPurpose};
+use ace_sync::domain::ids::{
+    AceOpportunityId, ClientToken, SfOpportunityId, SfOrgId, TokenPurpose,
+};
 use ace_sync::metrics::MetricsRegistry;
 use ace_sync::ports::partner_central::{
     AceError, Closing, CreateRequest, FindHint, Origin, PartnerCentral, UpdateOutcome,
@@ -148,7 +150,10 @@ async fn create_associate_submit_read_update_and_close_against_the_simulator() {
     // Create → Associate (solution, products) → StartEngagementFromOpportunityTask.
     let created = client.create(&request).await.expect("created");
     assert!(!created.existed);
-    assert_eq!(created.associated, ["S-1234567", "AmazonTextract", "AmazonS3"]);
+    assert_eq!(
+        created.associated,
+        ["S-1234567", "AmazonTextract", "AmazonS3"]
+    );
     let task = created.submission.expect("submitted");
     assert_eq!(task.status.as_deref(), Some("COMPLETE"));
     assert!(task.engagement_id.is_some());
@@ -162,7 +167,10 @@ async fn create_associate_submit_read_update_and_close_against_the_simulator() {
     assert_eq!(got.body.review_status(), Some(ReviewStatus::Submitted));
     assert_eq!(got.related.solutions, ["S-1234567"]);
     assert_eq!(got.related.aws_products, ["AmazonTextract", "AmazonS3"]);
-    assert_eq!(got.body.partner_opportunity_identifier.as_deref(), Some("0065g00000QrStUAAV"));
+    assert_eq!(
+        got.body.partner_opportunity_identifier.as_deref(),
+        Some("0065g00000QrStUAAV")
+    );
     assert!(got.last_modified_date >= got.created_date);
 
     // Find by the Salesforce id: ListOpportunities has no such filter, so it pages and matches.
@@ -178,23 +186,38 @@ async fn create_associate_submit_read_update_and_close_against_the_simulator() {
     assert_eq!(found.id, created.id);
     assert_eq!(found.review_status, Some(ReviewStatus::Submitted));
     assert_eq!(
-        client.find_by_partner_id("0065g00000ZZZZZAAA", &FindHint::default()).await.expect("list"),
+        client
+            .find_by_partner_id("0065g00000ZZZZZAAA", &FindHint::default())
+            .await
+            .expect("list"),
         None
     );
 
     // AWS approves; its side of the opportunity becomes readable.
     let steps = control.complete_reviews();
-    assert_eq!(steps.last().map(|s| s.to.as_str()), Some("Approved"), "{steps:?}");
+    assert_eq!(
+        steps.last().map(|s| s.to.as_str()),
+        Some("Approved"),
+        "{steps:?}"
+    );
     let summary = client.aws_summary(&created.id).await.expect("summary");
     assert_eq!(summary.involvement_type.as_deref(), Some("Co-Sell"));
-    assert!(!summary.team.is_empty(), "an approved opportunity has an AWS team");
+    assert!(
+        !summary.team.is_empty(),
+        "an approved opportunity has an AWS team"
+    );
 
     // Update after approval: the stage moves, the locked title is withheld, not sent.
     let mut desired = request.body.clone();
     desired.life_cycle.as_mut().unwrap().stage = Some("Committed".into());
     desired.project.as_mut().unwrap().title = Some("Renamed after approval".into());
     let outcome = client.update(&created.id, &desired).await.expect("update");
-    let UpdateOutcome::Updated { changed, withheld, last_modified_date } = outcome else {
+    let UpdateOutcome::Updated {
+        changed,
+        withheld,
+        last_modified_date,
+    } = outcome
+    else {
         panic!("{outcome:?}")
     };
     assert_eq!(changed, ["LifeCycle.Stage"]);
@@ -210,18 +233,45 @@ async fn create_associate_submit_read_update_and_close_against_the_simulator() {
     // The same desired state again: nothing to send.
     let updates = control.call_count("UpdateOpportunity");
     let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(outcome, UpdateOutcome::Unchanged { withheld: vec!["Project.Title".into()] });
-    assert_eq!(control.call_count("UpdateOpportunity"), updates, "no call when ACE agrees");
+    assert_eq!(
+        outcome,
+        UpdateOutcome::Unchanged {
+            withheld: vec!["Project.Title".into()]
+        }
+    );
+    assert_eq!(
+        control.call_count("UpdateOpportunity"),
+        updates,
+        "no call when ACE agrees"
+    );
 
     // Closed Won → Launched; afterwards only the few post-launch fields would be sent.
-    let outcome = client.close(&created.id, &Closing::Won).await.expect("close");
-    assert!(matches!(outcome, UpdateOutcome::Updated { .. }), "{outcome:?}");
-    assert_eq!(sim_opportunity(&sim, &created.id)["LifeCycle"]["Stage"], "Launched");
+    let outcome = client
+        .close(&created.id, &Closing::Won)
+        .await
+        .expect("close");
+    assert!(
+        matches!(outcome, UpdateOutcome::Updated { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        sim_opportunity(&sim, &created.id)["LifeCycle"]["Stage"],
+        "Launched"
+    );
     desired.life_cycle.as_mut().unwrap().next_steps = Some("Quarterly business review".into());
     let outcome = client.update(&created.id, &desired).await.expect("update");
-    let UpdateOutcome::Unchanged { withheld } = outcome else { panic!("{outcome:?}") };
-    assert!(withheld.contains(&"LifeCycle.NextSteps".to_owned()), "{withheld:?}");
-    assert!(control.output_violations().is_empty(), "{:?}", control.output_violations());
+    let UpdateOutcome::Unchanged { withheld } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        withheld.contains(&"LifeCycle.NextSteps".to_owned()),
+        "{withheld:?}"
+    );
+    assert!(
+        control.output_violations().is_empty(),
+        "{:?}",
+        control.output_violations()
+    );
     sim.stop().await;
 }
 
@@ -237,14 +287,30 @@ async fn updates_are_deferred_while_aws_reviews_and_restricted_in_action_require
 
     // Submitted, then In review: no UpdateOpportunity is even sent.
     let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(outcome, UpdateOutcome::Deferred { review_status: ReviewStatus::Submitted });
+    assert_eq!(
+        outcome,
+        UpdateOutcome::Deferred {
+            review_status: ReviewStatus::Submitted
+        }
+    );
     control.advance_reviews();
-    assert_eq!(control.review_status(created.id.as_str()).as_deref(), Some("In review"));
+    assert_eq!(
+        control.review_status(created.id.as_str()).as_deref(),
+        Some("In review")
+    );
     let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(outcome, UpdateOutcome::Deferred { review_status: ReviewStatus::InReview });
+    assert_eq!(
+        outcome,
+        UpdateOutcome::Deferred {
+            review_status: ReviewStatus::InReview
+        }
+    );
     assert_eq!(control.call_count("UpdateOpportunity"), 0);
     let deferred = metrics.encode();
-    assert!(deferred.contains("ace_sync_ace_updates_deferred_total 2"), "{deferred}");
+    assert!(
+        deferred.contains("ace_sync_ace_updates_deferred_total 2"),
+        "{deferred}"
+    );
 
     // AWS asks for action: only the whitelisted fields go out (ace-api.md §8).
     control.decide_review(
@@ -257,28 +323,55 @@ async fn updates_are_deferred_while_aws_reviews_and_restricted_in_action_require
     let got = client.get(&created.id).await.unwrap();
     assert_eq!(got.body.review_status(), Some(ReviewStatus::ActionRequired));
     assert_eq!(
-        got.body.life_cycle.as_ref().unwrap().review_comments.as_deref(),
+        got.body
+            .life_cycle
+            .as_ref()
+            .unwrap()
+            .review_comments
+            .as_deref(),
         Some("Please confirm the postal code.")
     );
     let mut fix = desired.clone();
-    fix.customer.as_mut().unwrap().account.as_mut().unwrap().address.as_mut().unwrap().postal_code =
-        Some("98121".into());
+    fix.customer
+        .as_mut()
+        .unwrap()
+        .account
+        .as_mut()
+        .unwrap()
+        .address
+        .as_mut()
+        .unwrap()
+        .postal_code = Some("98121".into());
     let outcome = client.update(&created.id, &fix).await.expect("update");
-    let UpdateOutcome::Updated { changed, withheld, .. } = outcome else { panic!("{outcome:?}") };
+    let UpdateOutcome::Updated {
+        changed, withheld, ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(changed, ["Customer.Account.Address.PostalCode"]);
     assert_eq!(withheld, ["LifeCycle.NextSteps"]);
     // The update re-enters validation.
-    assert_eq!(control.review_status(created.id.as_str()).as_deref(), Some("Submitted"));
+    assert_eq!(
+        control.review_status(created.id.as_str()).as_deref(),
+        Some("Submitted")
+    );
 
     // Rejected: read-only for good.
     control.decide_review(
         created.id.as_str(),
-        ReviewDecision::Reject { reason: "Other".into(), comments: "Duplicate".into() },
+        ReviewDecision::Reject {
+            reason: "Other".into(),
+            comments: "Duplicate".into(),
+        },
     );
     let outcome = client.update(&created.id, &desired).await.expect("update");
     assert_eq!(
         outcome,
-        UpdateOutcome::Closed { review_status: Some(ReviewStatus::Rejected), stage: Some("Qualified".into()) }
+        UpdateOutcome::Closed {
+            review_status: Some(ReviewStatus::Rejected),
+            stage: Some("Qualified".into())
+        }
     );
     sim.stop().await;
 }
@@ -297,17 +390,26 @@ async fn a_replayed_client_token_never_creates_a_second_opportunity() {
     let again = client.create(&request).await.expect("replay");
     assert_eq!(again.id, first.id);
     assert!(!again.existed);
-    assert!(again.associated.is_empty(), "associations already made are not repeated");
+    assert!(
+        again.associated.is_empty(),
+        "associations already made are not repeated"
+    );
     assert_eq!(control.call_count("CreateOpportunity"), 2);
     assert_eq!(control.opportunities().len(), 1);
 
     // The rep edited the record before the retry: same token, another body. ACE answers
     // Conflict; the client finds the opportunity by its Salesforce id instead.
     let edited = request_for(
-        &with(good_record(), &[("NextStep", Some(text("Pricing call on Tuesday")))]),
+        &with(
+            good_record(),
+            &[("NextStep", Some(text("Pricing call on Tuesday")))],
+        ),
         0,
     );
-    let edited = CreateRequest { submission: None, ..edited };
+    let edited = CreateRequest {
+        submission: None,
+        ..edited
+    };
     let found = client.create(&edited).await.expect("found after conflict");
     assert_eq!(found.id, first.id);
     assert!(found.existed, "the caller updates it next");
@@ -315,7 +417,10 @@ async fn a_replayed_client_token_never_creates_a_second_opportunity() {
 
     // A new generation is a deliberate second opportunity (e.g. after a rejection).
     let second = client
-        .create(&CreateRequest { origin: origin("0065g00000QrStUAAV", 1), ..request.clone() })
+        .create(&CreateRequest {
+            origin: origin("0065g00000QrStUAAV", 1),
+            ..request.clone()
+        })
         .await
         .expect("generation 1");
     assert_ne!(second.id, first.id);
@@ -323,7 +428,13 @@ async fn a_replayed_client_token_never_creates_a_second_opportunity() {
 
     // Two records, two opportunities.
     let other = request_for(&id_of("0065g00000QrStVAAV"), 0);
-    let other = client.create(&CreateRequest { submission: None, ..other }).await.unwrap();
+    let other = client
+        .create(&CreateRequest {
+            submission: None,
+            ..other
+        })
+        .await
+        .unwrap();
     assert_ne!(other.id, first.id);
     assert_eq!(control.opportunities().len(), 3);
     sim.stop().await;
@@ -364,7 +475,9 @@ impl Intercept for StaleUpdates {
 async fn a_stale_update_is_refetched_and_retried_once() {
     let sim = start(SimConfig::for_tests()).await;
     let settings = ace_settings(&sim, "");
-    let stale = Arc::new(StaleUpdates { remaining: AtomicU32::new(0) });
+    let stale = Arc::new(StaleUpdates {
+        remaining: AtomicU32::new(0),
+    });
     let Client { client, .. } = client_with(
         &settings,
         write_limiter(&settings),
@@ -382,10 +495,16 @@ async fn a_stale_update_is_refetched_and_retried_once() {
     desired.life_cycle.as_mut().unwrap().next_steps = Some("First change".into());
     let gets = control.call_count("GetOpportunity");
     let outcome = client.update(&created.id, &desired).await.expect("retried");
-    assert!(matches!(outcome, UpdateOutcome::Updated { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, UpdateOutcome::Updated { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(control.call_count("UpdateOpportunity"), 2);
     assert_eq!(control.call_count("GetOpportunity"), gets + 2);
-    assert_eq!(sim_opportunity(&sim, &created.id)["LifeCycle"]["NextSteps"], "First change");
+    assert_eq!(
+        sim_opportunity(&sim, &created.id)["LifeCycle"]["NextSteps"],
+        "First change"
+    );
 
     // A conflict that persists is permanent.
     stale.remaining.store(2, Ordering::SeqCst);
@@ -412,7 +531,8 @@ impl Intercept for ArcIntercept {
         runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.modify_before_serialization(context, runtime_components, cfg)
+        self.0
+            .modify_before_serialization(context, runtime_components, cfg)
     }
 }
 
@@ -426,16 +546,21 @@ async fn every_error_is_typed_and_classified() {
     // Validation, with ACE's ErrorList kept typed: permanent.
     let bad = CreateRequest {
         origin: origin("0065g00000QrStUAAV", 0),
-        body: Opportunity::from_json(serde_json::json!({"Project": {"Title": "Only a title"}})).unwrap(),
+        body: Opportunity::from_json(serde_json::json!({"Project": {"Title": "Only a title"}}))
+            .unwrap(),
         solutions: vec![],
         aws_products: vec![],
         submission: None,
     };
     let err = client.create(&bad).await.unwrap_err();
-    let AceError::Validation { reason, errors, .. } = &err else { panic!("{err:?}") };
+    let AceError::Validation { reason, errors, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(reason, "BUSINESS_VALIDATION_FAILED");
     assert!(
-        errors.iter().any(|e| e.field_name.as_deref() == Some("Customer.Account.CompanyName")),
+        errors
+            .iter()
+            .any(|e| e.field_name.as_deref() == Some("Customer.Account.CompanyName")),
         "{errors:?}"
     );
     assert!(!err.is_retryable());
@@ -458,7 +583,11 @@ async fn every_error_is_typed_and_classified() {
     let err = client.get(&missing).await.unwrap_err();
     assert!(matches!(err, AceError::Throttled { .. }), "{err:?}");
     assert!(err.is_retryable());
-    assert_eq!(control.call_count("GetOpportunity"), before + 3, "max_attempts = 3");
+    assert_eq!(
+        control.call_count("GetOpportunity"),
+        before + 3,
+        "max_attempts = 3"
+    );
     assert_eq!(c.counter("ace_sync_ace_throttles_total"), 3);
     control.clear_faults();
 
@@ -484,21 +613,33 @@ async fn every_error_is_typed_and_classified() {
     let other = request_for(&id_of("0065g00000QrStVAAV"), 0);
     control.inject_fault("AssociateOpportunity", Fault::AccessDenied, 1);
     let err = client.create(&other).await.unwrap_err();
-    let AceError::Incomplete { id, step, .. } = &err else { panic!("{err:?}") };
+    let AceError::Incomplete { id, step, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(*step, "AssociateOpportunity");
     assert!(matches!(err.root(), AceError::AccessDenied { .. }));
     assert!(!err.is_retryable());
     let stopped_at = id.clone();
     let resumed = client.create(&other).await.expect("resumed");
     assert_eq!(resumed.id, stopped_at);
-    assert_eq!(resumed.associated, ["S-1234567", "AmazonTextract", "AmazonS3"]);
+    assert_eq!(
+        resumed.associated,
+        ["S-1234567", "AmazonTextract", "AmazonS3"]
+    );
     assert!(resumed.submission.is_some());
 
     // A quota exceeded on the submission: retryable, much later.
     let third = request_for(&id_of("0065g00000QrStWAAV"), 0);
-    control.inject_fault("StartEngagementFromOpportunityTask", Fault::ServiceQuotaExceeded, 1);
+    control.inject_fault(
+        "StartEngagementFromOpportunityTask",
+        Fault::ServiceQuotaExceeded,
+        1,
+    );
     let err = client.create(&third).await.unwrap_err();
-    assert!(matches!(err.root(), AceError::QuotaExceeded { .. }), "{err:?}");
+    assert!(
+        matches!(err.root(), AceError::QuotaExceeded { .. }),
+        "{err:?}"
+    );
     assert_eq!(err.retry_hint(), Some(Some(Duration::from_secs(15 * 60))));
     assert!(err.created_id().is_some());
 
@@ -507,7 +648,12 @@ async fn every_error_is_typed_and_classified() {
     let mut refused = no_problem.clone();
     refused.solutions.clear();
     let err = client.create(&refused).await.unwrap_err();
-    let AceError::Validation { operation, reason, .. } = err.root() else { panic!("{err:?}") };
+    let AceError::Validation {
+        operation, reason, ..
+    } = err.root()
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(*operation, "StartEngagementFromOpportunityTask");
     assert_eq!(reason, "OpportunityValidationFailed");
 
@@ -547,11 +693,26 @@ async fn a_burst_of_20_writes_stays_within_the_quota() {
     const RATE: f64 = 20.0;
     let quotas = QuotaConfig {
         enabled: true,
-        write: RateQuota { per_second: RATE, burst: 2, per_day: 10_000 },
-        read: RateQuota { per_second: 10_000.0, burst: 10_000, per_day: 1_000_000 },
+        write: RateQuota {
+            per_second: RATE,
+            burst: 2,
+            per_day: 10_000,
+        },
+        read: RateQuota {
+            per_second: 10_000.0,
+            burst: 10_000,
+            per_day: 1_000_000,
+        },
     };
-    let sim = start(SimConfig { quotas, ..SimConfig::for_tests() }).await;
-    let settings = ace_settings(&sim, "writes_per_second = 20\nwrite_burst = 1\nmax_attempts = 5");
+    let sim = start(SimConfig {
+        quotas,
+        ..SimConfig::for_tests()
+    })
+    .await;
+    let settings = ace_settings(
+        &sim,
+        "writes_per_second = 20\nwrite_burst = 1\nmax_attempts = 5",
+    );
     // One limiter for the whole process, shared by every clone of the client.
     let c = client_with(&settings, write_limiter(&settings), None).await;
     let requests: Vec<CreateRequest> = (0..20)
@@ -560,7 +721,12 @@ async fn a_burst_of_20_writes_stays_within_the_quota() {
             let record = ace_sync::domain::ids::SfRecordId::parse(&record).unwrap();
             let mut r = good_record();
             r.id = record;
-            CreateRequest { submission: None, solutions: vec![], aws_products: vec![], ..request_for(&r, 0) }
+            CreateRequest {
+                submission: None,
+                solutions: vec![],
+                aws_products: vec![],
+                ..request_for(&r, 0)
+            }
         })
         .collect();
     let tasks = requests.iter().map(|r| {
@@ -587,7 +753,12 @@ async fn a_burst_of_20_writes_stays_within_the_quota() {
             let record = format!("0065g00000Qs{:03}", 100 + i);
             let mut r = good_record();
             r.id = ace_sync::domain::ids::SfRecordId::parse(&record).unwrap();
-            let request = CreateRequest { submission: None, solutions: vec![], aws_products: vec![], ..request_for(&r, 0) };
+            let request = CreateRequest {
+                submission: None,
+                solutions: vec![],
+                aws_products: vec![],
+                ..request_for(&r, 0)
+            };
             client.create(&request).await
         }
     });
@@ -619,8 +790,14 @@ async fn engagement_invitations_are_listed_read_accepted_and_rejected() {
 
     let invitation = client.get_invitation(&first).await.expect("get");
     assert_eq!(invitation.summary.status.as_deref(), Some("PENDING"));
-    assert_eq!(invitation.project_title.as_deref(), Some("Contact center modernization"));
-    assert_eq!(invitation.customer_company_name.as_deref(), Some("Northwind Traders"));
+    assert_eq!(
+        invitation.project_title.as_deref(),
+        Some("Contact center modernization")
+    );
+    assert_eq!(
+        invitation.customer_company_name.as_deref(),
+        Some("Northwind Traders")
+    );
 
     let token = ClientToken::derive(
         &SfOrgId::parse(ORG).unwrap(),
@@ -628,19 +805,37 @@ async fn engagement_invitations_are_listed_read_accepted_and_rejected() {
         TokenPurpose::StartEngagementByAcceptingInvitation,
         0,
     );
-    let task = client.accept_invitation(&first, &token).await.expect("accept");
+    let task = client
+        .accept_invitation(&first, &token)
+        .await
+        .expect("accept");
     assert!(task.opportunity_id.is_some(), "{task:?}");
-    assert_eq!(control.invitation_status(&first).as_deref(), Some("ACCEPTED"));
+    assert_eq!(
+        control.invitation_status(&first).as_deref(),
+        Some("ACCEPTED")
+    );
     // Accepting is idempotent with the same token.
-    let again = client.accept_invitation(&first, &token).await.expect("replay");
+    let again = client
+        .accept_invitation(&first, &token)
+        .await
+        .expect("replay");
     assert_eq!(again.task_id, task.task_id);
 
     client
         .reject_invitation(&second, Some("Customer problem unclear"))
         .await
         .expect("reject");
-    assert_eq!(control.invitation_status(&second).as_deref(), Some("REJECTED"));
-    assert!(client.list_invitations(&["PENDING"]).await.unwrap().is_empty());
+    assert_eq!(
+        control.invitation_status(&second).as_deref(),
+        Some("REJECTED")
+    );
+    assert!(
+        client
+            .list_invitations(&["PENDING"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     sim.stop().await;
 }
 
@@ -651,11 +846,23 @@ async fn submit_opportunity_submits_without_an_engagement_task() {
     let mut request = request_for(&good_record(), 0);
     let submission = request.submission.take().unwrap();
     let created = client.create(&request).await.unwrap();
-    assert_eq!(sim.control().review_status(created.id.as_str()).as_deref(), Some("Pending Submission"));
-    client.resubmit(&created.id, &submission).await.expect("submit");
-    assert_eq!(sim.control().review_status(created.id.as_str()).as_deref(), Some("Submitted"));
+    assert_eq!(
+        sim.control().review_status(created.id.as_str()).as_deref(),
+        Some("Pending Submission")
+    );
+    client
+        .resubmit(&created.id, &submission)
+        .await
+        .expect("submit");
+    assert_eq!(
+        sim.control().review_status(created.id.as_str()).as_deref(),
+        Some("Submitted")
+    );
     // Submitting what AWS is reviewing is refused with a typed validation error.
-    let err = client.resubmit(&created.id, &Submission { ..submission }).await.unwrap_err();
+    let err = client
+        .resubmit(&created.id, &Submission { ..submission })
+        .await
+        .unwrap_err();
     assert!(matches!(err, AceError::Validation { .. }), "{err:?}");
     sim.stop().await;
 }
