@@ -1262,15 +1262,23 @@ pub fn check(mapping: &Mapping, model: &ServiceModel) -> Vec<Problem> {
             ),
         );
     }
-    for field in mapping
-        .closed_lost_reason
-        .iter()
-        .chain(mapping.aws_field_contact.iter())
-        .chain(mapping.aws_products.iter().map(|(f, _)| f))
-    {
-        if !is_field_name(field) {
+    let named_fields = [
+        ("[closed_lost] reason", mapping.closed_lost_reason.as_ref()),
+        (
+            "[submission] aws_field_contact",
+            mapping.aws_field_contact.as_ref(),
+        ),
+        (
+            "[associations] aws_products",
+            mapping.aws_products.as_ref().map(|(f, _)| f),
+        ),
+    ];
+    for (at, field) in named_fields {
+        if let Some(field) = field
+            && !is_field_name(field)
+        {
             problem(
-                "[closed_lost]/[submission]/[associations]".to_owned(),
+                at.to_owned(),
                 format!("\"{field}\" is not a Salesforce field API name"),
             );
         }

@@ -30,9 +30,9 @@ pub enum Severity {
     Warning,
 }
 
-/// What kind of problem a finding is; stable names for write-back and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// What kind of problem a finding is; stable names ([`FindingCode::as_str`]) for write-back
+/// and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FindingCode {
     /// ACE requires the field to create or update.
     Required,
@@ -45,7 +45,7 @@ pub enum FindingCode {
     /// The mapping itself is wrong (run `ace-sync mapping check`).
     MappingError,
     /// A constraint of the service model, with the code ACE would answer.
-    Model(#[serde(skip)] ViolationCode),
+    Model(ViolationCode),
     StateRequired,
     InvalidState,
     PostalCodeRequired,
@@ -126,6 +126,12 @@ impl FindingCode {
             Self::NoAwsFieldContact => "no_aws_field_contact",
             Self::MultipleValues => "multiple_values",
         }
+    }
+}
+
+impl Serialize for FindingCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -909,6 +915,26 @@ pub fn is_website(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_serialize_with_stable_names() {
+        let finding = Finding::error(
+            FindingCode::Model(ViolationCode::InvalidEnumValue),
+            Some("Account.Industry"),
+            Some("Customer.Account.Industry"),
+            "m".to_owned(),
+        );
+        assert_eq!(
+            serde_json::to_value(&finding).unwrap(),
+            json!({"severity": "error", "code": "model_invalid_enum_value",
+                   "salesforce_field": "Account.Industry", "ace_field": "Customer.Account.Industry",
+                   "message": "m"})
+        );
+        assert_eq!(
+            FindingCode::NoAwsFieldContact.as_str(),
+            "no_aws_field_contact"
+        );
+    }
 
     #[test]
     fn websites_follow_the_data_model_pattern() {
