@@ -672,6 +672,29 @@ async fn every_error_is_typed_and_classified() {
     assert!(matches!(err, AceError::Unavailable { .. }), "{err:?}");
     assert!(err.is_retryable());
 
+    // A server that accepts and never answers: the attempt times out, retryable.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hanging = client_with(
+        &Settings::from_toml_layers(&[&format!(
+            "[ace]\nendpoint_url = \"http://127.0.0.1:{port}\"\nmax_attempts = 1\ncall_timeout = \"300ms\""
+        )])
+        .unwrap()
+        .ace,
+        Arc::new(WriteLimiter::new(1000.0, 1000)),
+        None,
+    )
+    .await;
+    let err = hanging.client.get(&missing).await.unwrap_err();
+    assert!(matches!(err, AceError::Unavailable { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    let chain = ace_sync::telemetry::error_chain(&err);
+    assert!(
+        chain.to_lowercase().contains("timeout") || chain.to_lowercase().contains("timed out"),
+        "{chain}"
+    );
+    drop(silent);
+
     // Every attempt was counted by operation and outcome.
     let text = c.metrics.encode();
     for line in [

@@ -574,6 +574,14 @@ impl PartnerCentral for PartnerCentralClient {
             }
             _ => None,
         };
+        tracing::info!(
+            ace_opportunity = %id,
+            salesforce_opportunity = %origin.record,
+            existed,
+            associated = associated.len(),
+            submitted = submission.is_some(),
+            "opportunity created in ACE"
+        );
         Ok(Created {
             id,
             last_modified_date: last_modified_date.unwrap_or(current.last_modified_date),
@@ -649,13 +657,22 @@ impl PartnerCentral for PartnerCentralClient {
                 .await
             {
                 Ok(last_modified_date) => {
+                    tracing::info!(
+                        ace_opportunity = %id,
+                        changed = ?merge.changed,
+                        withheld = ?merge.withheld,
+                        "opportunity updated in ACE"
+                    );
                     return Ok(UpdateOutcome::Updated {
                         last_modified_date,
                         changed: merge.changed,
                         withheld: merge.withheld,
                     });
                 }
-                Err(e @ AceError::Conflict { .. }) => conflict = Some(e),
+                Err(e @ AceError::Conflict { .. }) => {
+                    tracing::info!(ace_opportunity = %id, "stale LastModifiedDate; fetching again");
+                    conflict = Some(e);
+                }
                 Err(e) => return Err(e),
             }
         }
