@@ -3,4 +3,5 @@
 mod helpers;
 mod ingress;
 mod openapi;
+mod partner_central_sim;
 mod queue_contract;
