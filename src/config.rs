@@ -257,11 +257,9 @@ impl Settings {
         if let Some(domain) = &self.salesforce.my_domain
             && (domain.contains('/') || domain.contains(':') || domain.is_empty())
         {
-            {
-                problems.push(format!(
-                    "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
-                ));
-            }
+            problems.push(format!(
+                "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
+            ));
         }
         if !(1..=10).contains(&self.queue.send_attempts) {
             problems.push(format!(
@@ -285,11 +283,9 @@ impl Settings {
         if let Some(url) = &self.queue.changes_queue_url
             && !url.path().ends_with(".fifo")
         {
-            {
-                problems.push(format!(
-                    "key `queue.changes_queue_url`: must be a FIFO queue (its name ends in .fifo) so each opportunity's changes stay in order; found {url}"
-                ));
-            }
+            problems.push(format!(
+                "key `queue.changes_queue_url`: must be a FIFO queue (its name ends in .fifo) so each opportunity's changes stay in order; found {url}"
+            ));
         }
         if self.queue.memory.max_receive_count == 0 {
             problems.push("key `queue.memory.max_receive_count`: must be at least 1".to_owned());

@@ -24,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Show ace-sync at work on embedded defaults: no AWS account or Salesforce org needed.
+    Demo,
     /// Run the ingress: the HTTP endpoint Salesforce outbound messages are sent to.
     Serve,
     /// Print the OpenAPI document of the HTTP API (YAML).
@@ -90,15 +92,27 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo => {
+                let mut quiet = settings.telemetry.clone();
+                quiet.filter = "error".into();
+                ace_sync::telemetry::init(&quiet);
+                ace_sync::demo::run(std::io::stdout())
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
             Command::Serve => {
                 ace_sync::telemetry::init(&settings.telemetry);
-                ace_sync::cli::serve(settings).await
+                ace_sync::cli::serve(settings)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
             Command::Healthcheck { url, timeout } => {
                 let url = url.unwrap_or_else(|| {
                     format!("http://127.0.0.1:{}/health/ready", settings.http.port)
                 });
-                ace_sync::cli::healthcheck(&url, timeout).await
+                ace_sync::cli::healthcheck(&url, timeout)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
             Command::Config {
                 command: ConfigCommand::Check,
@@ -112,7 +126,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ace-sync: {}", ace_sync::telemetry::error_chain(&e));
+            eprintln!("ace-sync: {}", ace_sync::telemetry::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -4,6 +4,7 @@
 pub mod health;
 pub mod openapi;
 pub mod outbound_message;
+pub mod samples;
 pub mod soap;
 pub mod verify;
 

@@ -12,7 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_actix_web::AppExt;
 
 /// An example outbound message (the shape of shared/samples/salesforce/om_single.xml).
-pub const EXAMPLE_MESSAGE: &str = include_str!("../../tests/fixtures/om_single.xml");
+pub const EXAMPLE_MESSAGE: &str = super::samples::SINGLE;
 
 #[derive(OpenApi)]
 #[openapi(

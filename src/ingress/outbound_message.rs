@@ -275,13 +275,11 @@ fn check_content_type(header: Option<&HeaderValue>) -> Result<(), IngressError> 
         if let Some((name, value)) = parameter.split_once('=')
             && name.trim().eq_ignore_ascii_case("charset")
         {
-            {
-                let charset = value.trim().trim_matches('"');
-                if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
-                    return Err(IngressError::Charset {
-                        charset: charset.chars().take(40).collect(),
-                    });
-                }
+            let charset = value.trim().trim_matches('"');
+            if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+                return Err(IngressError::Charset {
+                    charset: charset.chars().take(40).collect(),
+                });
             }
         }
     }

@@ -548,15 +548,7 @@ fn notification(
 
 /// The acknowledgement Salesforce expects (salesforce.md §1.8): one `Ack` covers the whole
 /// message.
-pub const ACK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
- <soapenv:Body>
-  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">
-   <Ack>true</Ack>
-  </notificationsResponse>
- </soapenv:Body>
-</soapenv:Envelope>
-"#;
+pub const ACK: &str = super::samples::ACK;
 
 /// Who is to blame for a fault, in SOAP 1.1's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -593,8 +585,8 @@ mod tests {
     use super::*;
     use crate::domain::sobject::{Decimal, parse_date};
 
-    const SINGLE: &str = include_str!("../../tests/fixtures/om_single.xml");
-    const MULTI: &str = include_str!("../../tests/fixtures/om_multi.xml");
+    const SINGLE: &str = include_str!("samples/om_single.xml");
+    const MULTI: &str = include_str!("samples/om_multi.xml");
 
     fn parse_str(body: &str) -> Result<OutboundMessage, SoapError> {
         parse(body.as_bytes(), &FieldTypes::standard())

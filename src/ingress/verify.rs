@@ -143,7 +143,7 @@ mod tests {
 
     fn sample() -> OutboundMessage {
         soap::parse(
-            include_bytes!("../../tests/fixtures/om_single.xml"),
+            include_bytes!("samples/om_single.xml"),
             &FieldTypes::standard(),
         )
         .unwrap()

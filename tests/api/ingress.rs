@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ace_sync::domain::job::SyncJob;
 use ace_sync::domain::sobject::FieldValue;
 
-use crate::helpers::app::{self, ACK, MULTI, SINGLE, TestApp};
+use crate::helpers::app::{ACK, MULTI, SINGLE, TestApp, message_with};
 use crate::helpers::{env, sqs};
 
 const SESSION_ID: &str = "00D5g00000ABCde!AQ4AQ.REDACTED.EXAMPLE.TOKEN";
@@ -88,7 +88,7 @@ async fn the_multi_sample_queues_each_notification_in_its_own_group() {
 #[tokio::test]
 async fn a_hundred_notifications_go_out_in_at_most_ten_batches() {
     let app = TestApp::spawn(&[]).await;
-    let response = app.post_outbound(app::message_with(100)).await;
+    let response = app.post_outbound(message_with(100)).await;
     assert_eq!(response.status().as_u16(), 200);
     let batches = app
         .metric(r#"ace_sync_sqs_calls_total{operation="SendMessageBatch",outcome="ok"}"#)
@@ -189,7 +189,7 @@ async fn hostile_and_broken_bodies_are_refused_and_nothing_is_queued() {
 async fn oversized_bodies_are_refused_without_being_read() {
     let app = TestApp::spawn(&["[http]\nbody_limit_bytes = 4096"]).await;
     // Announced by Content-Length.
-    let big = app::message_with(10);
+    let big = message_with(10);
     assert!(big.len() > 4096);
     let response = app.post_outbound(big.clone()).await;
     assert_fault(response, 413, "soapenv:Client", "4096 bytes").await;

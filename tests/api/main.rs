@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per area.
 
+mod demo;
 mod helpers;
 mod ingress;
 mod openapi;

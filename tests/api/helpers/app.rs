@@ -10,9 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::sqs::{self, FifoQueue};
 
-pub const SINGLE: &str = include_str!("../../fixtures/om_single.xml");
-pub const MULTI: &str = include_str!("../../fixtures/om_multi.xml");
-pub const ACK: &str = include_str!("../../fixtures/ack.xml");
+pub use ace_sync::ingress::samples::{ACK, MULTI, SINGLE, message_with};
 
 /// An ingress serving on a free port, stopped when dropped.
 pub struct TestApp {
@@ -126,33 +124,4 @@ impl TestApp {
             .and_then(|value| value.parse().ok())
             .unwrap_or(0.0)
     }
-}
-
-/// A message with `count` notifications for distinct opportunities, built from the single
-/// sample (valid ids with checksums).
-pub fn message_with(count: usize) -> String {
-    let start = SINGLE.find("<Notification>").expect("sample notification");
-    let end = SINGLE
-        .find("</Notification>")
-        .expect("sample notification end")
-        + "</Notification>".len();
-    let template = &SINGLE[start..end];
-    let notifications: String = (0..count)
-        .map(|i| {
-            let notification_id = salesforce_id("04l5g00000N", i);
-            let record_id = salesforce_id("0065g00000R", i);
-            template
-                .replace("04l5g00000AbCdEAAV", &notification_id)
-                .replace("0065g00000QrStUAAV", &record_id)
-        })
-        .collect();
-    format!("{}{}{}", &SINGLE[..start], notifications, &SINGLE[end..])
-}
-
-/// An 18-character id: `prefix` (11 characters) + a 4-digit counter, with its checksum.
-pub fn salesforce_id(prefix: &str, n: usize) -> String {
-    let key = format!("{prefix}{n:04}");
-    ace_sync::domain::ids::SfRecordId::parse(&key)
-        .expect("valid key")
-        .to_string()
 }
