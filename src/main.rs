@@ -44,6 +44,35 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Run a local simulator of a service ace-sync talks to.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// A local AWS Partner Central Selling API; point an SDK at it with its endpoint URL.
+    PartnerCentral {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// How long each step of the simulated AWS review takes (Submitted → In review →
+        /// decision); "0s" decides at once.
+        #[arg(long, default_value = "5s", value_parser = humantime_duration)]
+        review_delay: Duration,
+        /// Deliver EventBridge-shaped events to this SQS queue.
+        #[arg(long)]
+        events_queue_url: Option<String>,
+        /// The SQS endpoint of that queue, e.g. a local SQS-compatible server.
+        #[arg(long)]
+        sqs_endpoint_url: Option<String>,
+        /// Do not enforce the documented request quotas.
+        #[arg(long)]
+        no_quotas: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +148,41 @@ fn main() -> ExitCode {
             } => {
                 println!("configuration is valid");
                 Ok(())
+            }
+            Command::Sandbox {
+                command:
+                    SandboxCommand::PartnerCentral {
+                        port,
+                        host,
+                        review_delay,
+                        events_queue_url,
+                        sqs_endpoint_url,
+                        no_quotas,
+                    },
+            } => {
+                use ace_sync::sim::partner_central as pc;
+                ace_sync::telemetry::init(&settings.telemetry);
+                let mut config = pc::SimConfig {
+                    host,
+                    ..pc::SimConfig::default()
+                };
+                config.review.timing = pc::ReviewTiming::Automatic {
+                    in_review_after: review_delay,
+                    decision_after: review_delay,
+                };
+                if no_quotas {
+                    config.quotas = pc::QuotaConfig::unlimited();
+                }
+                if let Some(url) = events_queue_url {
+                    let sink =
+                        pc::sqs_event_sink(&url, &config.region, sqs_endpoint_url.as_deref()).await;
+                    config.event_sinks.push(std::sync::Arc::new(sink));
+                }
+                let shutdown = tokio_util::sync::CancellationToken::new();
+                ace_sync::shutdown::cancel_on_signal(shutdown.clone());
+                pc::run_standalone(port, config, shutdown)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
             Command::Openapi | Command::Config { .. } => Ok(()),
         }
