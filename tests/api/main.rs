@@ -6,3 +6,4 @@ mod ingress;
 mod openapi;
 mod partner_central_sim;
 mod queue_contract;
+mod sqs_faults;
