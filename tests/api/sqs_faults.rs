@@ -113,11 +113,13 @@ async fn entries_sqs_failed_are_sent_again_and_the_message_is_acked() {
     let app = TestApp::spawn_on(&endpoint, queue(&endpoint), &[]).await;
     let response = app.post_outbound(message_with(10)).await;
     assert_eq!(response.status().as_u16(), 200);
-    let recorded = state.lock().unwrap();
+    let (sizes, mut accepted) = {
+        let recorded = state.lock().unwrap();
+        let sizes: Vec<usize> = recorded.calls.iter().map(Vec::len).collect();
+        (sizes, recorded.accepted.clone())
+    };
     // 10 entries, then the 4 that failed, then the 1 that failed again.
-    let sizes: Vec<usize> = recorded.calls.iter().map(Vec::len).collect();
     assert_eq!(sizes, [10, 4, 1]);
-    let mut accepted = recorded.accepted.clone();
     accepted.sort();
     accepted.dedup();
     assert_eq!(
@@ -125,7 +127,6 @@ async fn entries_sqs_failed_are_sent_again_and_the_message_is_acked() {
         10,
         "every notification accepted exactly once"
     );
-    drop(recorded);
     assert_eq!(app.metric("ace_sync_sqs_entries_retried_total").await, 5.0);
 }
 
