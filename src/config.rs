@@ -152,21 +152,17 @@ impl ConfigError {
             .into_iter()
             .map(|e| {
                 let key = e.path.join(".");
-                let origin = e
-                    .metadata
-                    .as_ref()
-                    .map(
-                        |m| match m.interpolate(&e.profile.clone().unwrap_or_default(), &e.path) {
-                            name if m.name.contains("environment") => {
-                                format!(" (from environment variable {})", name.to_uppercase())
-                            }
-                            _ => match &m.source {
-                                Some(source) => format!(" (from {source})"),
-                                None => format!(" (from {})", m.name),
-                            },
-                        },
-                    )
-                    .unwrap_or_default();
+                let origin = match &e.metadata {
+                    Some(m) if m.name.contains("environment") => format!(
+                        " (from environment variable {ENV_PREFIX}{})",
+                        e.path.join("__").to_uppercase()
+                    ),
+                    Some(m) => match &m.source {
+                        Some(source) => format!(" (from {source})"),
+                        None => format!(" (from {})", m.name),
+                    },
+                    None => String::new(),
+                };
                 let what = match &e.kind {
                     figment::error::Kind::UnknownField(field, _) => {
                         return format!("unknown key `{}`{origin}", join_key(&e.path, field));
@@ -290,8 +286,10 @@ impl Settings {
                 );
             }
         }
-        if let Some(domain) = &self.salesforce.my_domain {
-            if domain.contains('/') || domain.contains(':') || domain.is_empty() {
+        if let Some(domain) = &self.salesforce.my_domain
+            && (domain.contains('/') || domain.contains(':') || domain.is_empty())
+        {
+            {
                 problems.push(format!(
                     "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
                 ));
@@ -317,8 +315,10 @@ impl Settings {
                 self.queue.batch_max_bytes
             ));
         }
-        if let Some(url) = &self.queue.changes_queue_url {
-            if !url.path().ends_with(".fifo") {
+        if let Some(url) = &self.queue.changes_queue_url
+            && !url.path().ends_with(".fifo")
+        {
+            {
                 problems.push(format!(
                     "key `queue.changes_queue_url`: must be a FIFO queue (its name ends in .fifo) so each opportunity's changes stay in order; found {url}"
                 ));

@@ -6,10 +6,15 @@
 
 pub mod ace;
 pub mod adapters;
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod ingress;
 pub mod metrics;
 pub mod ports;
 pub mod secret;
+pub mod shutdown;
 pub mod sim;
+pub mod startup;
 pub mod telemetry;

@@ -1,6 +1,133 @@
-//! The `ace-sync` binary: parses the command line and hands over to the library.
+//! The `ace-sync` binary: parses the command line, loads settings, starts telemetry and hands
+//! over to the library.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("ace-sync: the command line arrives with the ingress (issue 2)");
-    std::process::ExitCode::FAILURE
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ace_sync::config::Settings;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ace-sync",
+    version,
+    about = "Keeps Salesforce opportunities and AWS Partner Central (ACE) in sync."
+)]
+struct Cli {
+    /// A TOML file overriding the embedded defaults (see `ace-sync config defaults`).
+    #[arg(long, global = true, env = "ACE_SYNC_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show ace-sync at work on embedded defaults: no AWS account or Salesforce org needed.
+    Demo,
+    /// Run the ingress: the HTTP endpoint Salesforce outbound messages are sent to.
+    Serve,
+    /// Print the OpenAPI document of the HTTP API (YAML).
+    Openapi,
+    /// Probe a running instance; exits 0 when it is ready. For container health checks.
+    Healthcheck {
+        /// What to probe. Defaults to /health/ready on the configured port.
+        #[arg(long)]
+        url: Option<String>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime_duration)]
+        timeout: Duration,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the embedded defaults, with their documentation.
+    Defaults,
+    /// Load the configuration (defaults, file, environment) and report any problem.
+    Check,
+}
+
+fn humantime_duration(raw: &str) -> Result<Duration, String> {
+    humantime_serde::re::humantime::parse_duration(raw).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", ace_sync::cli::openapi());
+            return ExitCode::SUCCESS;
+        }
+        Command::Config {
+            command: ConfigCommand::Defaults,
+        } => {
+            print!("{}", ace_sync::config::DEFAULTS);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("ace-sync: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ace-sync: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo => {
+                let mut quiet = settings.telemetry.clone();
+                quiet.filter = "error".into();
+                ace_sync::telemetry::init(&quiet);
+                ace_sync::demo::run(std::io::stdout())
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
+            Command::Serve => {
+                ace_sync::telemetry::init(&settings.telemetry);
+                ace_sync::cli::serve(settings)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
+            Command::Healthcheck { url, timeout } => {
+                let url = url.unwrap_or_else(|| {
+                    format!("http://127.0.0.1:{}/health/ready", settings.http.port)
+                });
+                ace_sync::cli::healthcheck(&url, timeout)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
+            Command::Config {
+                command: ConfigCommand::Check,
+            } => {
+                println!("configuration is valid");
+                Ok(())
+            }
+            Command::Openapi | Command::Config { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ace-sync: {}", ace_sync::telemetry::error_chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
 }

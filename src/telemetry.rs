@@ -45,3 +45,15 @@ pub fn init(settings: &TelemetrySettings) {
     // Fails only if a subscriber is already installed, in which case that one stays.
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
+
+/// An error and its sources, joined: what a log line should show.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

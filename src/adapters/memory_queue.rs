@@ -143,12 +143,12 @@ impl MemoryQueue {
             if blocked_groups.contains(&stored.group_id) {
                 continue;
             }
-            if let Some((_, visible_at)) = &stored.in_flight {
-                if *visible_at > now {
-                    next_visible = Some(next_visible.map_or(*visible_at, |n| n.min(*visible_at)));
-                    blocked_groups.push(stored.group_id.clone());
-                    continue;
-                }
+            if let Some((_, visible_at)) = &stored.in_flight
+                && *visible_at > now
+            {
+                next_visible = Some(next_visible.map_or(*visible_at, |n| n.min(*visible_at)));
+                blocked_groups.push(stored.group_id.clone());
+                continue;
             }
             if self.inner.dead_letters.is_some() && stored.receive_count >= max_receives {
                 to_dead_letter.push(index);

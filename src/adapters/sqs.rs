@@ -232,7 +232,7 @@ impl SqsQueue {
                 Err(e) => {
                     self.metrics.call("SendMessageBatch", "failed");
                     let error = classify("SendMessageBatch", e);
-                    tracing::warn!(error = %error_chain(&error), attempt = attempt + 1, "SendMessageBatch failed");
+                    tracing::warn!(error = %crate::telemetry::error_chain(&error), attempt = attempt + 1, "SendMessageBatch failed");
                     let retryable = matches!(
                         error,
                         QueueError::Unavailable { .. } | QueueError::Timeout { .. }
@@ -333,18 +333,6 @@ where
             other => Box::new(other),
         }
     }
-}
-
-/// An error and its sources, joined: what a log line should show.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 #[async_trait]

@@ -1,3 +1,7 @@
 //! The integration tests: one binary, one module per area.
 
+mod demo;
 mod helpers;
+mod ingress;
+mod openapi;
+mod queue_contract;

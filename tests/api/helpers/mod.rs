@@ -2,5 +2,6 @@
 //! server (moto) reached through the real aws-sdk-sqs client, and running instances of the
 //! application.
 
+pub mod app;
 pub mod env;
 pub mod sqs;

@@ -42,7 +42,11 @@ pub fn unique_name(prefix: &str) -> String {
 /// Creates a FIFO queue whose messages move to a FIFO dead-letter queue after
 /// `max_receive_count` receives.
 pub async fn fifo_queue(client: &Client, prefix: &str, max_receive_count: u32) -> FifoQueue {
-    let name = unique_name(prefix);
+    fifo_queue_named(client, &unique_name(prefix), max_receive_count).await
+}
+
+/// As [`fifo_queue`], with the given name (without `.fifo`).
+pub async fn fifo_queue_named(client: &Client, name: &str, max_receive_count: u32) -> FifoQueue {
     let dlq = client
         .create_queue()
         .queue_name(format!("{name}-dlq.fifo"))
