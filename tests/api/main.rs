@@ -5,3 +5,4 @@ mod helpers;
 mod ingress;
 mod openapi;
 mod queue_contract;
+mod salesforce;
