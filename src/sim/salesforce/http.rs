@@ -54,6 +54,10 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             "/services/data/{version}/composite/sobjects",
             web::patch().to(collections_update),
         )
+        .route(
+            "/__sim/as/{username}/sobjects/{object}/{id}",
+            web::patch().to(update_as),
+        )
         .default_service(web::to(|| async {
             errors_response(&Rejection::new(
                 404,
@@ -69,12 +73,25 @@ fn json(status: u16, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// One entry of an error array. Single-record errors leave `fields` out when there are none
+/// (as `INVALID_SESSION_ID` does), except `ENTITY_IS_DELETED`, which Salesforce sends with
+/// `fields:[]`; Collections results always carry it.
 fn errors_json(rejection: &Rejection, key: &str) -> String {
+    let fields = if rejection.fields.is_empty()
+        && key == "errorCode"
+        && rejection.code != "ENTITY_IS_DELETED"
+    {
+        String::new()
+    } else {
+        format!(
+            r#","fields":{}"#,
+            serde_json::to_string(&rejection.fields).unwrap_or_else(|_| "[]".into())
+        )
+    };
     format!(
-        r#"{{"message":{},"{key}":"{}","fields":{}}}"#,
+        r#"{{"message":{},"{key}":"{}"{fields}}}"#,
         json_string(&rejection.message),
         rejection.code,
-        serde_json::to_string(&rejection.fields).unwrap_or_else(|_| "[]".into())
     )
 }
 
@@ -684,6 +701,35 @@ async fn update(
         },
     )
     .await
+}
+
+/// Control, not Salesforce: a change made "as" any user of the org without a session, so a
+/// standalone simulator's workflow rule can be fired from outside (`curl -X PATCH …`).
+async fn update_as(
+    shared: web::Data<Shared>,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (username, object, id) = path.into_inner();
+    let result = {
+        let mut org = shared.lock();
+        match org.user_by_name(&username).map(|u| u.id.clone()) {
+            None => Err(Rejection::new(
+                404,
+                "NOT_FOUND",
+                format!("no user {username} in this org"),
+            )),
+            Some(user) => {
+                parse_body(&body).and_then(|b| apply_update(&mut org, &user, &object, &id, &b))
+            }
+        }
+    };
+    shared.wake.notify_one();
+    shared.changed();
+    match result {
+        Ok(_) => HttpResponse::NoContent().finish(),
+        Err(rejection) => errors_response(&rejection),
+    }
 }
 
 async fn create(

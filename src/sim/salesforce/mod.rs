@@ -681,6 +681,12 @@ pub async fn run_standalone(
     println!("  private key:   {}", sim.private_key_path().display());
     println!("  public key:    {}", sim.public_key_path().display());
     println!("Settings for ace-sync:\n{}", sim.settings_toml());
+    println!(
+        "Move a stage as a sales rep (fires the outbound message when --outbound-endpoint is set):\n  \
+         curl -X PATCH -H 'Content-Type: application/json' -d '{{\"StageName\":\"Closed Won\"}}' \\\n    \
+         {}/__sim/as/rep@acme.example/sobjects/Opportunity/0065g00000QrStUAAV",
+        sim.base_url().as_str().trim_end_matches('/')
+    );
     shutdown.cancelled().await;
     sim.stop().await;
     Ok(())

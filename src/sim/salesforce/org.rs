@@ -454,10 +454,11 @@ fn derive_stage_fields(
         FieldValue::Text(forecast.to_owned()),
     );
     let stage_changed = before.get("StageName") != fields.get("StageName");
-    if stage_changed && !explicit_probability {
-        if let Some(p) = Decimal::parse(&probability.to_string()) {
-            fields.insert("Probability".to_owned(), FieldValue::Number(p));
-        }
+    if stage_changed
+        && !explicit_probability
+        && let Some(p) = Decimal::parse(&probability.to_string())
+    {
+        fields.insert("Probability".to_owned(), FieldValue::Number(p));
     }
 }
 
