@@ -1158,3 +1158,51 @@ async fn token_request(sim: &SalesforceSim, assertion: &str) -> (u16, String) {
         .unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
+
+#[tokio::test]
+async fn an_invalid_session_gets_salesforce_s_401_and_every_answer_the_limit_header() {
+    let sim = sim().await;
+    let response = reqwest::Client::new()
+        .get(
+            sim.base_url()
+                .join("/services/data/v67.0/query?q=SELECT+Id+FROM+Opportunity")
+                .unwrap(),
+        )
+        .bearer_auth("00D5g00000ABCde!expired")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Token");
+    assert_eq!(response.headers()["sforce-limit-info"], "api-usage=0/15000");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#
+    );
+}
+
+#[tokio::test]
+async fn the_control_route_changes_a_record_as_a_rep_and_fires_the_rule() {
+    let receiver = endpoint(&[]).await;
+    let url = receiver.url.clone();
+    let sim = sim_with(|c| c.outbound = Some(fast_outbound(url))).await;
+    let response = reqwest::Client::new()
+        .patch(
+            sim.base_url()
+                .join("/__sim/as/rep@acme.example/sobjects/Opportunity/0065g00000QrStWAAV")
+                .unwrap(),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"StageName":"Closed Won"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert!(sim.wait_for_notifications(WAIT, all_delivered(1)).await);
+    let stored = sim.record(&rec(GLOBEX_PILOT)).unwrap();
+    assert_eq!(
+        stored.fields["LastModifiedById"].to_text(),
+        sim.sales_rep_id().as_str()
+    );
+    assert_eq!(stored.fields["IsClosed"], FieldValue::Bool(true));
+}
