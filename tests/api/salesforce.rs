@@ -262,20 +262,24 @@ async fn a_key_that_is_not_pem_is_a_configuration_error_at_start() {
     assert!(!format!("{err:?}").contains("not a key"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_calls_after_session_expiry_mint_exactly_one_token() {
     let sim = sim().await;
     let client = Arc::new(client(&sim));
     client.identity().await.expect("first token");
     assert_eq!(sim.token_requests(), 1);
     sim.expire_all_sessions();
+    // Through the port, as the worker will hold it, on parallel tasks.
+    let org: Arc<dyn SalesforceOrg> = client.clone();
     let reads = (0..20).map(|i| {
-        let client = client.clone();
+        let org = org.clone();
         let id = opp([ACME_MIGRATION, ACME_RENEWAL, GLOBEX_PILOT][i % 3]);
-        async move { client.read_opportunity(&id, &fields(&["Name"])).await }
+        tokio::spawn(async move { org.read_opportunity(&id, &fields(&["Name"])).await })
     });
     for result in join_all(reads).await {
-        result.expect("every read succeeds after the re-mint");
+        result
+            .expect("task")
+            .expect("every read succeeds after the re-mint");
     }
     assert_eq!(sim.token_requests(), 2, "one re-mint for twenty callers");
     let unauthorized = sim.requests().iter().filter(|r| r.status == 401).count();
@@ -1205,4 +1209,29 @@ async fn the_control_route_changes_a_record_as_a_rep_and_fires_the_rule() {
         sim.sales_rep_id().as_str()
     );
     assert_eq!(stored.fields["IsClosed"], FieldValue::Bool(true));
+}
+
+/// Sessions that die at once (a zero idle timeout) show that a refused call is re-sent only
+/// once, with one new token, and then reported as retryable.
+#[tokio::test]
+async fn a_call_refused_after_a_fresh_token_is_retried_once_only() {
+    let sim = sim_with(|c| c.session_timeout = Duration::ZERO).await;
+    let client = client_with(&sim, "[salesforce]\napi_version = \"62.0\"");
+    let err = client
+        .read_opportunity(&opp(ACME_MIGRATION), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&err), vec![ErrorCode::InvalidSessionId]);
+    assert!(err.is_retryable());
+    assert_eq!(sim.token_requests(), 2, "the first token and one re-mint");
+    let paths: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .map(|r| (r.path, r.status))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![("/services/data/v62.0/query".to_owned(), 401); 2],
+        "the configured API version, two attempts"
+    );
 }
