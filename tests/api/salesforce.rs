@@ -98,6 +98,15 @@ async fn the_jwt_bearer_flow_yields_the_org_user_and_instance() {
     client.identity().await.expect("identity again");
     assert_eq!(sim.token_requests(), 1, "the token is cached");
     assert_eq!(client.metrics().token_mints("ok"), 1);
+    let debug = format!("{client:?}");
+    assert!(
+        !debug.contains(&format!("{}!", sim.org_id().key15())),
+        "no token: {debug}"
+    );
+    assert!(
+        !debug.contains("PRIVATE KEY") && debug.contains("[redacted]"),
+        "{debug}"
+    );
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ impl SalesforceMetrics {
         let metrics = Self::default();
         registry.register(
             "salesforce_calls",
-            "Salesforce REST calls by operation and outcome (ok, rejected, server_error, timeout, transport)",
+            "Salesforce REST calls by operation and outcome (ok, rejected, server_error, timeout, transport, session_expired: answered 401 and re-sent with a new token)",
             metrics.calls.clone(),
         );
         registry.register(

@@ -335,7 +335,13 @@ async fn rest(
 
 const MAINTENANCE_PAGE: &str = "<html>\n<head><title>Service Unavailable</title></head>\n<body><h1>Down for maintenance</h1><p>This instance is undergoing scheduled maintenance.</p></body>\n</html>\n";
 
+/// The log keeps the most recent requests, so a long-running sandbox does not grow forever.
+const REQUEST_LOG_LIMIT: usize = 10_000;
+
 fn log(org: &mut Org, req: &HttpRequest, soql: Option<String>, body: Option<String>, status: u16) {
+    if org.requests.len() >= REQUEST_LOG_LIMIT {
+        org.requests.drain(..REQUEST_LOG_LIMIT / 10);
+    }
     org.requests.push(super::org::LoggedRequest {
         method: req.method().to_string(),
         path: req.path().to_owned(),

@@ -117,7 +117,7 @@ pub struct Seed {
     pub records: Vec<SeedRecord>,
 }
 
-/// A record at start, created by `created_by` (the first other user when `None`).
+/// A record at start, created by the first user other than the integration user.
 #[derive(Debug, Clone)]
 pub struct SeedRecord {
     pub sobject_type: &'static str,
@@ -511,8 +511,9 @@ impl SalesforceSim {
         self.shared.lock().record(id).cloned()
     }
 
-    /// Changes a record as `user` through the same path as a REST PATCH (schema checks,
-    /// audit fields, workflow rule), e.g. a rep moving the stage.
+    /// Changes a record as `user` the way a REST PATCH does (field names checked, audit fields
+    /// stamped, workflow rule evaluated), e.g. a rep moving the stage. Values are taken as
+    /// given, so tests can also set what the schema would refuse.
     pub fn update_as(
         &self,
         user: &SfUserId,
