@@ -1,0 +1,580 @@
+//! Workers: take messages off a queue, hand each to a [`Processor`], and turn its
+//! [`Disposition`] into what the queue understands.
+//!
+//! - `Done` → delete (batched); `Permanent` → the processor has recorded the failure where
+//!   someone can act on it, so delete too; `Retry` → `ChangeMessageVisibility` with
+//!   exponential back-off and jitter. A message that keeps failing is moved to the
+//!   dead-letter queue by the queue's redrive policy, not by us.
+//! - Order: messages of one FIFO group (one Salesforce record) are processed one after the
+//!   other; when one of them is retried, the rest of its group in the same batch is released
+//!   unprocessed, so nothing overtakes it. Different groups run concurrently, bounded by a
+//!   semaphore.
+//! - Shutdown: when the token fires, no new receive starts; messages in flight get
+//!   `shutdown_grace` to finish; anything unfinished is neither deleted nor released, so the
+//!   queue hands it out again after its visibility timeout.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::disposition::Disposition;
+use crate::ports::queue::{JobSource, Receipt, ReceivedMessage};
+
+/// Does the work for one message. Implementations never panic on bad input: a message they
+/// cannot understand is `Permanent`.
+#[async_trait]
+pub trait Processor: Send + Sync {
+    async fn process(&self, message: &ReceivedMessage) -> Disposition;
+
+    /// A label for logs and metrics.
+    fn name(&self) -> &'static str;
+}
+
+/// How a worker consumes its queue.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Messages processed at the same time (across groups).
+    pub concurrency: usize,
+    /// Long-poll wait of each receive (SQS allows up to 20 s).
+    pub wait: Duration,
+    /// First retry delay; doubled per receive, with full jitter.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+    /// Time in-flight messages get to finish after shutdown is requested.
+    pub shutdown_grace: Duration,
+}
+
+/// What one pass over a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub received: usize,
+    pub done: usize,
+    pub retried: usize,
+    pub permanent: usize,
+    /// Released unprocessed behind a retried message of the same group.
+    pub deferred: usize,
+}
+
+impl BatchReport {
+    fn add(&mut self, other: BatchReport) {
+        self.received += other.received;
+        self.done += other.done;
+        self.retried += other.retried;
+        self.permanent += other.permanent;
+        self.deferred += other.deferred;
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    worker: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerLabel {
+    worker: &'static str,
+}
+
+/// Worker metric families.
+#[derive(Debug, Clone)]
+pub struct WorkerMetrics {
+    outcomes: Family<OutcomeLabels, Counter>,
+    queue_lag: Family<WorkerLabel, Histogram, fn() -> Histogram>,
+    in_flight: Family<WorkerLabel, Gauge>,
+}
+
+impl WorkerMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            outcomes: Family::default(),
+            // 10 ms to ~ 23 h.
+            queue_lag: Family::new_with_constructor(lag_histogram),
+            in_flight: Family::default(),
+        };
+        registry.register(
+            "worker_messages",
+            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred)",
+            metrics.outcomes.clone(),
+        );
+        registry.register(
+            "worker_queue_lag_seconds",
+            "Time from a message's first send to the start of its processing",
+            metrics.queue_lag.clone(),
+        );
+        registry.register(
+            "worker_in_flight",
+            "Messages being processed now",
+            metrics.in_flight.clone(),
+        );
+        metrics
+    }
+
+    fn outcome(&self, worker: &'static str, outcome: &'static str) {
+        self.outcomes
+            .get_or_create(&OutcomeLabels { worker, outcome })
+            .inc();
+    }
+}
+
+fn lag_histogram() -> Histogram {
+    // 10 ms to ~ 23 h.
+    Histogram::new(exponential_buckets(0.01, 2.0, 24))
+}
+
+/// A queue consumer.
+pub struct Worker {
+    source: Arc<dyn JobSource>,
+    processor: Arc<dyn Processor>,
+    config: WorkerConfig,
+    metrics: WorkerMetrics,
+    permits: Arc<Semaphore>,
+}
+
+impl Worker {
+    pub fn new(
+        source: Arc<dyn JobSource>,
+        processor: Arc<dyn Processor>,
+        config: WorkerConfig,
+        metrics: WorkerMetrics,
+    ) -> Self {
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Self {
+            source,
+            processor,
+            config,
+            metrics,
+            permits,
+        }
+    }
+
+    fn batch_size(&self) -> usize {
+        self.config.concurrency.clamp(1, 10)
+    }
+
+    fn max_batches(&self) -> usize {
+        self.config.concurrency.max(1).div_ceil(10)
+    }
+
+    /// Receives once (waiting up to `wait`) and processes what came. Tests drive the worker
+    /// with this, step by step.
+    pub async fn drain_once(
+        &self,
+        wait: Duration,
+    ) -> Result<BatchReport, crate::ports::queue::QueueError> {
+        let messages = self.source.receive(self.batch_size(), wait).await?;
+        Ok(self
+            .process_batch(messages, &CancellationToken::new())
+            .await)
+    }
+
+    /// Processes until a receive comes back empty; returns what was done in total.
+    pub async fn run_until_idle(&self) -> Result<BatchReport, crate::ports::queue::QueueError> {
+        let mut total = BatchReport::default();
+        loop {
+            let report = self.drain_once(Duration::ZERO).await?;
+            if report.received == 0 {
+                return Ok(total);
+            }
+            total.add(report);
+        }
+    }
+
+    /// Long-polls and processes until `shutdown` fires, then drains what is in flight.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let name = self.processor.name();
+        tracing::info!(
+            worker = name,
+            concurrency = self.config.concurrency,
+            "worker started"
+        );
+        let mut failures = 0u32;
+        let mut batches: JoinSet<BatchReport> = JoinSet::new();
+        loop {
+            // A received message's visibility timeout runs while it waits for a permit, so
+            // receive no more than can be processed at once.
+            while batches.len() >= self.max_batches() {
+                let _ = batches.join_next().await;
+            }
+            let received = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                received = self.source.receive(self.batch_size(), self.config.wait) => received,
+            };
+            match received {
+                Ok(messages) if messages.is_empty() => {
+                    failures = 0;
+                }
+                Ok(messages) => {
+                    failures = 0;
+                    let worker = self.clone();
+                    let token = shutdown.clone();
+                    batches.spawn(async move { worker.process_batch(messages, &token).await });
+                }
+                Err(e) => {
+                    failures += 1;
+                    let delay = backoff(self.config.retry_base, self.config.retry_cap, failures);
+                    tracing::warn!(
+                        worker = name,
+                        error = %crate::telemetry::error_chain(&e),
+                        retry_in_ms = delay.as_millis() as u64,
+                        "receiving from the queue failed"
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+            while let Some(done) = batches.try_join_next() {
+                if let Err(e) = done {
+                    tracing::error!(worker = name, error = %e, "a batch task failed");
+                }
+            }
+        }
+        tracing::info!(
+            worker = name,
+            in_flight = batches.len(),
+            "worker stopping; finishing in-flight messages"
+        );
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
+            while batches.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            // Dropping the set aborts what is left; those messages were not deleted and will
+            // be delivered again after their visibility timeout.
+            tracing::warn!(
+                worker = name,
+                unfinished = batches.len(),
+                "shutdown grace elapsed; unfinished messages return to the queue"
+            );
+            batches.abort_all();
+        }
+        tracing::info!(worker = name, "worker stopped");
+    }
+
+    async fn process_batch(
+        &self,
+        messages: Vec<ReceivedMessage>,
+        shutdown: &CancellationToken,
+    ) -> BatchReport {
+        let name = self.processor.name();
+        let mut report = BatchReport {
+            received: messages.len(),
+            ..BatchReport::default()
+        };
+        // Group, keeping the queue's order within each group.
+        let mut groups: BTreeMap<String, Vec<ReceivedMessage>> = BTreeMap::new();
+        for message in messages {
+            let group = message
+                .group_id
+                .clone()
+                .unwrap_or_else(|| message.message_id.clone());
+            groups.entry(group).or_default().push(message);
+        }
+        let mut lanes: JoinSet<(BatchReport, Vec<Receipt>)> = JoinSet::new();
+        for (_, group) in groups {
+            let source = self.source.clone();
+            let processor = self.processor.clone();
+            let permits = self.permits.clone();
+            let metrics = self.metrics.clone();
+            let config = self.config.clone();
+            let shutdown = shutdown.clone();
+            lanes.spawn(async move {
+                process_group(group, source, processor, permits, metrics, config, shutdown).await
+            });
+        }
+        let mut finished = Vec::new();
+        while let Some(lane) = lanes.join_next().await {
+            match lane {
+                Ok((lane_report, receipts)) => {
+                    report.add(BatchReport {
+                        received: 0,
+                        ..lane_report
+                    });
+                    finished.extend(receipts);
+                }
+                Err(e) => tracing::error!(worker = name, error = %e, "a processing task failed"),
+            }
+        }
+        if !finished.is_empty() {
+            if let Err(e) = self.source.delete(&finished).await {
+                // Not fatal: the messages come back and are processed again, which the
+                // processors tolerate (they converge on the current state).
+                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "deleting finished messages failed");
+            }
+        }
+        report
+    }
+}
+
+/// Runs one group's messages in order. Returns the report and the receipts to delete.
+async fn process_group(
+    group: Vec<ReceivedMessage>,
+    source: Arc<dyn JobSource>,
+    processor: Arc<dyn Processor>,
+    permits: Arc<Semaphore>,
+    metrics: WorkerMetrics,
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> (BatchReport, Vec<Receipt>) {
+    let name = processor.name();
+    let mut report = BatchReport::default();
+    let mut finished = Vec::new();
+    let mut held_back: Option<Duration> = None;
+    for message in group {
+        if let Some(delay) = held_back {
+            // Behind a retried message of the same record: release it for later, untouched.
+            // The FIFO queue will not hand it out before the earlier one is done.
+            if let Err(e) = source.change_visibility(&message.receipt, delay).await {
+                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "releasing a held-back message failed");
+            }
+            report.deferred += 1;
+            metrics.outcome(name, "deferred");
+            continue;
+        }
+        if shutdown.is_cancelled() {
+            // Not started: leave it to come back after its visibility timeout.
+            continue;
+        }
+        let Ok(_permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        if let Some(sent_at) = message.sent_at_ms {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(sent_at);
+            metrics
+                .queue_lag
+                .get_or_create(&WorkerLabel { worker: name })
+                .observe(now.saturating_sub(sent_at) as f64 / 1000.0);
+        }
+        let gauge = metrics
+            .in_flight
+            .get_or_create(&WorkerLabel { worker: name })
+            .clone();
+        gauge.inc();
+        let disposition = processor.process(&message).await;
+        gauge.dec();
+        match disposition {
+            Disposition::Done => {
+                report.done += 1;
+                metrics.outcome(name, "done");
+                finished.push(message.receipt);
+            }
+            Disposition::Permanent { reason } => {
+                report.permanent += 1;
+                metrics.outcome(name, "permanent");
+                tracing::warn!(worker = name, message_id = %message.message_id, reason = %reason, "message failed permanently; recorded and removed from the queue");
+                finished.push(message.receipt);
+            }
+            Disposition::Retry { after, reason } => {
+                report.retried += 1;
+                metrics.outcome(name, "retry");
+                let delay = after.max(backoff(
+                    config.retry_base,
+                    config.retry_cap,
+                    message.receive_count,
+                ));
+                tracing::info!(
+                    worker = name,
+                    message_id = %message.message_id,
+                    receive_count = message.receive_count,
+                    retry_in_ms = delay.as_millis() as u64,
+                    reason = %reason,
+                    "message will be retried"
+                );
+                if let Err(e) = source.change_visibility(&message.receipt, delay).await {
+                    tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "delaying a retried message failed; it returns after its visibility timeout");
+                }
+                held_back = Some(delay);
+            }
+        }
+    }
+    (report, finished)
+}
+
+/// Exponential back-off with full jitter: about `base * 2^(attempt-1)`, capped.
+pub fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
+    let ceiling_ms = ceiling.as_millis() as u64;
+    if ceiling_ms == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(fastrand::u64(ceiling_ms / 2..=ceiling_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::adapters::memory_queue::MemoryQueue;
+    use crate::config::MemoryQueueSettings;
+    use crate::ports::queue::{JobQueue, OutgoingMessage};
+
+    /// Answers from a script keyed by message body, and records the order of calls.
+    struct Scripted {
+        answers: Mutex<BTreeMap<String, Vec<Disposition>>>,
+        seen: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Processor for Scripted {
+        async fn process(&self, message: &ReceivedMessage) -> Disposition {
+            self.seen.lock().unwrap().push(message.body.clone());
+            let mut answers = self.answers.lock().unwrap();
+            match answers.get_mut(&message.body) {
+                Some(list) if !list.is_empty() => list.remove(0),
+                _ => Disposition::Done,
+            }
+        }
+
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+    }
+
+    fn queue() -> MemoryQueue {
+        MemoryQueue::new(
+            "worker-test",
+            MemoryQueueSettings {
+                visibility_timeout: Duration::from_secs(30),
+                max_receive_count: 3,
+                deduplication_window: Duration::from_secs(300),
+            },
+        )
+    }
+
+    fn config() -> WorkerConfig {
+        WorkerConfig {
+            concurrency: 4,
+            wait: Duration::ZERO,
+            retry_base: Duration::ZERO,
+            retry_cap: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    fn message(group: &str, body: &str) -> OutgoingMessage {
+        OutgoingMessage {
+            group_id: group.into(),
+            dedup_id: body.into(),
+            body: body.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn done_and_permanent_delete_retry_comes_back() {
+        let queue = queue();
+        queue
+            .enqueue(vec![
+                message("a", "a1"),
+                message("b", "b1"),
+                message("c", "c1"),
+            ])
+            .await
+            .unwrap();
+        let processor = Arc::new(Scripted {
+            answers: Mutex::new(BTreeMap::from([
+                (
+                    "b1".to_owned(),
+                    vec![Disposition::Permanent {
+                        reason: "bad".into(),
+                    }],
+                ),
+                (
+                    "c1".to_owned(),
+                    vec![Disposition::Retry {
+                        after: Duration::ZERO,
+                        reason: "busy".into(),
+                    }],
+                ),
+            ])),
+            seen: Mutex::new(Vec::new()),
+        });
+        let worker = Worker::new(
+            Arc::new(queue.clone()),
+            processor.clone(),
+            config(),
+            WorkerMetrics::register(&mut Registry::default()),
+        );
+        let first = worker.drain_once(Duration::ZERO).await.unwrap();
+        assert_eq!(
+            first,
+            BatchReport {
+                received: 3,
+                done: 1,
+                retried: 1,
+                permanent: 1,
+                deferred: 0
+            }
+        );
+        let total = worker.run_until_idle().await.unwrap();
+        assert_eq!(
+            total.done, 1,
+            "the retried message succeeds the second time"
+        );
+        assert_eq!(queue.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_retry_holds_back_the_rest_of_its_group() {
+        let queue = queue();
+        queue
+            .enqueue(vec![
+                message("a", "a1"),
+                message("a", "a2"),
+                message("a", "a3"),
+            ])
+            .await
+            .unwrap();
+        let processor = Arc::new(Scripted {
+            answers: Mutex::new(BTreeMap::from([(
+                "a1".to_owned(),
+                vec![Disposition::Retry {
+                    after: Duration::ZERO,
+                    reason: "locked".into(),
+                }],
+            )])),
+            seen: Mutex::new(Vec::new()),
+        });
+        let worker = Worker::new(
+            Arc::new(queue.clone()),
+            processor.clone(),
+            config(),
+            WorkerMetrics::register(&mut Registry::default()),
+        );
+        let first = worker.drain_once(Duration::ZERO).await.unwrap();
+        assert_eq!(first.retried, 1);
+        assert_eq!(first.deferred, 2);
+        worker.run_until_idle().await.unwrap();
+        assert_eq!(*processor.seen.lock().unwrap(), ["a1", "a1", "a2", "a3"]);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(60);
+        for attempt in 1..30 {
+            let delay = backoff(base, cap, attempt);
+            let ceiling = base * (1 << (attempt - 1).min(20)).min(60);
+            assert!(delay <= ceiling.min(cap), "{attempt}: {delay:?}");
+            assert!(delay >= ceiling.min(cap) / 2, "{attempt}: {delay:?}");
+        }
+    }
+}
