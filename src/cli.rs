@@ -36,6 +36,16 @@ pub async fn serve(settings: Settings) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// `ace-sync sandbox salesforce`: the simulated org, until SIGTERM or Ctrl-C.
+pub async fn sandbox_salesforce(
+    port: u16,
+    outbound_endpoint: Option<url::Url>,
+) -> Result<(), crate::sim::salesforce::SimError> {
+    let shutdown = CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    crate::sim::salesforce::run_standalone(port, outbound_endpoint, shutdown).await
+}
+
 /// `ace-sync openapi`: the OpenAPI document, as committed in `openapi.yaml`.
 pub fn openapi() -> String {
     crate::ingress::openapi::yaml()

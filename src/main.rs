@@ -39,6 +39,11 @@ enum Command {
         #[arg(long, default_value = "3s", value_parser = humantime_duration)]
         timeout: Duration,
     },
+    /// Run a local stand-in for a service ace-sync talks to, for trying things out.
+    Sandbox {
+        #[command(subcommand)]
+        service: SandboxCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -72,6 +77,20 @@ enum SandboxCommand {
         /// Do not enforce the documented request quotas.
         #[arg(long)]
         no_quotas: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// A simulated Salesforce org: JWT bearer login, REST API, outbound messages.
+    Salesforce {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8081)]
+        port: u16,
+        /// Send an outbound message here when a rep changes an opportunity's stage, e.g.
+        /// http://127.0.0.1:8080/salesforce/outbound-message
+        #[arg(long)]
+        outbound_endpoint: Option<url::Url>,
     },
 }
 
@@ -140,6 +159,18 @@ fn main() -> ExitCode {
                     format!("http://127.0.0.1:{}/health/ready", settings.http.port)
                 });
                 ace_sync::cli::healthcheck(&url, timeout)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
+            Command::Sandbox {
+                service:
+                    SandboxCommand::Salesforce {
+                        port,
+                        outbound_endpoint,
+                    },
+            } => {
+                ace_sync::telemetry::init(&settings.telemetry);
+                ace_sync::cli::sandbox_salesforce(port, outbound_endpoint)
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }

@@ -2,3 +2,4 @@
 //! these traits only; `startup` alone picks the adapters that implement them.
 
 pub mod queue;
+pub mod salesforce;

@@ -6,4 +6,5 @@ mod ingress;
 mod openapi;
 mod partner_central_sim;
 mod queue_contract;
+mod salesforce;
 mod sqs_faults;
