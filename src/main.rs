@@ -39,20 +39,15 @@ enum Command {
         #[arg(long, default_value = "3s", value_parser = humantime_duration)]
         timeout: Duration,
     },
-    /// Run a local stand-in for a service ace-sync talks to, for trying things out.
-    Sandbox {
-        #[command(subcommand)]
-        service: SandboxCommand,
-    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Run a local simulator of a service ace-sync talks to.
+    /// Run a local simulator of a service ace-sync talks to, for trying a mapping or a client.
     Sandbox {
         #[command(subcommand)]
-        command: SandboxCommand,
+        service: SandboxCommand,
     },
 }
 
@@ -78,10 +73,6 @@ enum SandboxCommand {
         #[arg(long)]
         no_quotas: bool,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum SandboxCommand {
     /// A simulated Salesforce org: JWT bearer login, REST API, outbound messages.
     Salesforce {
         /// Port to listen on (127.0.0.1).
@@ -181,7 +172,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Sandbox {
-                command:
+                service:
                     SandboxCommand::PartnerCentral {
                         port,
                         host,
@@ -191,27 +182,16 @@ fn main() -> ExitCode {
                         no_quotas,
                     },
             } => {
-                use ace_sync::sim::partner_central as pc;
                 ace_sync::telemetry::init(&settings.telemetry);
-                let mut config = pc::SimConfig {
+                let options = ace_sync::cli::PartnerCentralSandbox {
+                    port,
                     host,
-                    ..pc::SimConfig::default()
+                    review_delay,
+                    events_queue_url,
+                    sqs_endpoint_url,
+                    quotas: !no_quotas,
                 };
-                config.review.timing = pc::ReviewTiming::Automatic {
-                    in_review_after: review_delay,
-                    decision_after: review_delay,
-                };
-                if no_quotas {
-                    config.quotas = pc::QuotaConfig::unlimited();
-                }
-                if let Some(url) = events_queue_url {
-                    let sink =
-                        pc::sqs_event_sink(&url, &config.region, sqs_endpoint_url.as_deref()).await;
-                    config.event_sinks.push(std::sync::Arc::new(sink));
-                }
-                let shutdown = tokio_util::sync::CancellationToken::new();
-                ace_sync::shutdown::cancel_on_signal(shutdown.clone());
-                pc::run_standalone(port, config, shutdown)
+                ace_sync::cli::sandbox_partner_central(options)
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
