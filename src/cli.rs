@@ -36,6 +36,58 @@ pub async fn serve(settings: Settings) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// `ace-sync sandbox salesforce`: the simulated org, until SIGTERM or Ctrl-C.
+pub async fn sandbox_salesforce(
+    port: u16,
+    outbound_endpoint: Option<url::Url>,
+) -> Result<(), crate::sim::salesforce::SimError> {
+    let shutdown = CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    crate::sim::salesforce::run_standalone(port, outbound_endpoint, shutdown).await
+}
+
+/// What `ace-sync sandbox partner-central` was asked for.
+#[derive(Debug, Clone)]
+pub struct PartnerCentralSandbox {
+    pub port: u16,
+    pub host: std::net::IpAddr,
+    /// How long each step of the simulated review takes.
+    pub review_delay: Duration,
+    /// Deliver EventBridge-shaped events to this SQS queue.
+    pub events_queue_url: Option<String>,
+    /// The SQS endpoint of that queue.
+    pub sqs_endpoint_url: Option<String>,
+    /// Enforce the documented request quotas.
+    pub quotas: bool,
+}
+
+/// `ace-sync sandbox partner-central`: the Partner Central simulator on its own, until
+/// SIGTERM or Ctrl-C.
+pub async fn sandbox_partner_central(
+    options: PartnerCentralSandbox,
+) -> Result<(), crate::sim::partner_central::SimError> {
+    use crate::sim::partner_central as pc;
+    let mut config = pc::SimConfig {
+        host: options.host,
+        ..pc::SimConfig::default()
+    };
+    config.review.timing = pc::ReviewTiming::Automatic {
+        in_review_after: options.review_delay,
+        decision_after: options.review_delay,
+    };
+    if !options.quotas {
+        config.quotas = pc::QuotaConfig::unlimited();
+    }
+    if let Some(url) = options.events_queue_url {
+        let sink =
+            pc::sqs_event_sink(&url, &config.region, options.sqs_endpoint_url.as_deref()).await;
+        config.event_sinks.push(std::sync::Arc::new(sink));
+    }
+    let shutdown = CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    pc::run_standalone(options.port, config, shutdown).await
+}
+
 /// `ace-sync openapi`: the OpenAPI document, as committed in `openapi.yaml`.
 pub fn openapi() -> String {
     crate::ingress::openapi::yaml()

@@ -61,6 +61,38 @@ pub struct SalesforceSettings {
     pub org_ids: Vec<SfOrgId>,
     #[serde(default)]
     pub my_domain: Option<String>,
+    /// Where the JWT bearer token is requested: login, test (sandbox) or My Domain URL.
+    pub login_url: Url,
+    /// The JWT `aud`; `login_url` when unset.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// The connected app's consumer key (the JWT `iss`).
+    #[serde(default)]
+    pub consumer_key: Option<String>,
+    /// The integration user's username (the JWT `sub`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A PEM file holding the connected app's RSA private key.
+    #[serde(default)]
+    pub private_key_path: Option<PathBuf>,
+    /// The PEM text itself, e.g. from ACE_SYNC_SALESFORCE__PRIVATE_KEY.
+    #[serde(default)]
+    pub private_key: Option<Secret>,
+    /// REST API version, like "67.0".
+    pub api_version: String,
+    /// Timeout of each call to Salesforce, token requests included.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl SalesforceSettings {
+    /// Whether the REST client is configured at all; the worker requires it, `serve` does not.
+    pub fn client_configured(&self) -> bool {
+        self.consumer_key.is_some()
+            || self.username.is_some()
+            || self.private_key.is_some()
+            || self.private_key_path.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +327,7 @@ impl Settings {
                 "key `salesforce.my_domain`: expected a host name like acme.my.salesforce.com, found {domain:?}"
             ));
         }
+        problems.extend(self.salesforce.problems());
         if !(1..=10).contains(&self.queue.send_attempts) {
             problems.push(format!(
                 "key `queue.send_attempts`: expected 1 to 10, found {}",
@@ -365,6 +398,60 @@ impl Settings {
         let mut types = FieldTypes::standard();
         types.extend(&self.ingress.field_types);
         types
+    }
+}
+
+impl SalesforceSettings {
+    /// The REST client's settings are optional as a whole, but once one is given the others
+    /// it needs must be too.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.client_configured() {
+            if self.consumer_key.as_deref().is_none_or(str::is_empty) {
+                problems.push("key `salesforce.consumer_key`: required once any of the JWT bearer settings is given (the connected app's consumer key)".to_owned());
+            }
+            if self.username.as_deref().is_none_or(str::is_empty) {
+                problems.push("key `salesforce.username`: required once any of the JWT bearer settings is given (the integration user's username)".to_owned());
+            }
+            match (&self.private_key, &self.private_key_path) {
+                (Some(_), Some(_)) => problems.push(
+                    "keys `salesforce.private_key` and `salesforce.private_key_path`: give one, not both"
+                        .to_owned(),
+                ),
+                (None, None) => problems.push(
+                    "key `salesforce.private_key_path` (or `salesforce.private_key`): required once any of the JWT bearer settings is given"
+                        .to_owned(),
+                ),
+                _ => {}
+            }
+        }
+        if !matches!(self.login_url.scheme(), "https" | "http") {
+            problems.push(format!(
+                "key `salesforce.login_url`: expected an https URL like https://login.salesforce.com, found {}",
+                self.login_url
+            ));
+        }
+        let version_ok = self
+            .api_version
+            .split_once('.')
+            .is_some_and(|(major, minor)| {
+                minor == "0"
+                    && major.parse::<u32>().is_ok_and(|m| (31..=99).contains(&m))
+                    && !major.starts_with('0')
+            });
+        if !version_ok {
+            problems.push(format!(
+                "key `salesforce.api_version`: expected a version like \"67.0\" (31.0 or later), found {:?}",
+                self.api_version
+            ));
+        }
+        if self.request_timeout.is_zero() || self.request_timeout > Duration::from_secs(600) {
+            problems.push(
+                "key `salesforce.request_timeout`: expected more than 0s and at most 10m (Salesforce's own REST timeout)"
+                    .to_owned(),
+            );
+        }
+        problems
     }
 }
 
@@ -453,6 +540,26 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("ace.solution_ids"), "{err}");
         assert!(err.to_string().contains("ace.writes_per_second"), "{err}");
+    }
+
+    #[test]
+    fn salesforce_client_settings_are_optional_but_complete_when_given() {
+        let settings = Settings::defaults();
+        assert!(!settings.salesforce.client_configured());
+        assert_eq!(settings.salesforce.api_version, "67.0");
+        let err = Settings::from_toml_layers(&["[salesforce]\nusername = \"int@acme.example\""])
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("salesforce.consumer_key"), "{text}");
+        assert!(text.contains("salesforce.private_key_path"), "{text}");
+        let err = Settings::from_toml_layers(&["[salesforce]\napi_version = \"v67\""]).unwrap_err();
+        assert!(err.to_string().contains("salesforce.api_version"), "{err}");
+        let ok = Settings::from_toml_layers(&[
+            "[salesforce]\nconsumer_key = \"3MVG9x\"\nusername = \"int@acme.example\"\nprivate_key = \"-----BEGIN PRIVATE KEY-----\"",
+        ])
+        .unwrap();
+        assert!(ok.salesforce.client_configured());
+        assert!(!format!("{ok:?}").contains("BEGIN PRIVATE KEY"));
     }
 
     #[test]

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: MappingCommand,
     },
+    /// Run a local simulator of a service ace-sync talks to, for trying a mapping or a client.
+    Sandbox {
+        #[command(subcommand)]
+        service: SandboxCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +64,40 @@ enum MappingCommand {
     Check {
         /// The mapping file (TOML).
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// A local AWS Partner Central Selling API; point an SDK at it with its endpoint URL.
+    PartnerCentral {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// How long each step of the simulated AWS review takes (Submitted → In review →
+        /// decision); "0s" decides at once.
+        #[arg(long, default_value = "5s", value_parser = humantime_duration)]
+        review_delay: Duration,
+        /// Deliver EventBridge-shaped events to this SQS queue.
+        #[arg(long)]
+        events_queue_url: Option<String>,
+        /// The SQS endpoint of that queue, e.g. a local SQS-compatible server.
+        #[arg(long)]
+        sqs_endpoint_url: Option<String>,
+        /// Do not enforce the documented request quotas.
+        #[arg(long)]
+        no_quotas: bool,
+    },
+    /// A simulated Salesforce org: JWT bearer login, REST API, outbound messages.
+    Salesforce {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8081)]
+        port: u16,
+        /// Send an outbound message here when a rep changes an opportunity's stage, e.g.
+        /// http://127.0.0.1:8080/salesforce/outbound-message
+        #[arg(long)]
+        outbound_endpoint: Option<url::Url>,
     },
 }
 
@@ -158,11 +197,47 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
+            Command::Sandbox {
+                service:
+                    SandboxCommand::Salesforce {
+                        port,
+                        outbound_endpoint,
+                    },
+            } => {
+                ace_sync::telemetry::init(&settings.telemetry);
+                ace_sync::cli::sandbox_salesforce(port, outbound_endpoint)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
             Command::Config {
                 command: ConfigCommand::Check,
             } => {
                 println!("configuration is valid");
                 Ok(())
+            }
+            Command::Sandbox {
+                service:
+                    SandboxCommand::PartnerCentral {
+                        port,
+                        host,
+                        review_delay,
+                        events_queue_url,
+                        sqs_endpoint_url,
+                        no_quotas,
+                    },
+            } => {
+                ace_sync::telemetry::init(&settings.telemetry);
+                let options = ace_sync::cli::PartnerCentralSandbox {
+                    port,
+                    host,
+                    review_delay,
+                    events_queue_url,
+                    sqs_endpoint_url,
+                    quotas: !no_quotas,
+                };
+                ace_sync::cli::sandbox_partner_central(options)
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
             Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }

@@ -465,10 +465,10 @@ impl fmt::Display for Violation {
 }
 
 /// A member found by [`ServiceModel::resolve_path`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ResolvedMember<'a> {
     /// Name of the member's shape (for a list, the list shape itself).
-    pub shape: &'a str,
+    pub shape: String,
     pub target: &'a Shape,
     /// Whether the last member of the path is required within its structure.
     pub required_in_parent: bool,
@@ -689,9 +689,9 @@ impl ServiceModel {
             let name = segment.split('[').next().unwrap_or(segment);
             current = self.through_lists(current);
             let member = current.as_structure()?.member(name)?;
-            let (target_name, target) = self.shapes.get_key_value(&member.target)?;
+            let target = self.shapes.get(&member.target)?;
             resolved = Some(ResolvedMember {
-                shape: target_name.as_str(),
+                shape: member.target.clone(),
                 target,
                 required_in_parent: member.required,
                 enum_values: None,

@@ -3,3 +3,4 @@
 
 pub mod partner_central;
 pub mod queue;
+pub mod salesforce;

@@ -512,3 +512,28 @@ fn configuration_errors_name_the_key_and_where_it_came_from() {
         String::from_utf8_lossy(&fine.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_healthcheck_command_probes_a_running_instance() {
+    let app = TestApp::spawn(&[]).await;
+    let run = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+            .args(["healthcheck", "--url", &url, "--timeout", "2s"])
+            .output()
+            .expect("run ace-sync healthcheck")
+    };
+    let url = format!("{}/health/ready", app.address);
+    let ok = tokio::task::spawn_blocking(move || run(url)).await.unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let closed = format!("http://127.0.0.1:{}/health/ready", sqs::free_port());
+    let down = tokio::task::spawn_blocking(move || run(closed))
+        .await
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("cannot reach"));
+}

@@ -6,4 +6,7 @@ mod helpers;
 mod ingress;
 mod openapi;
 mod partner_central_client;
+mod partner_central_sim;
 mod queue_contract;
+mod salesforce;
+mod sqs_faults;

@@ -210,7 +210,10 @@ impl Sim {
         let mut state = self.state();
         self.expire_due(&mut state);
         let key = state.invitation_key(catalog, str_of(input, "Identifier"))?;
-        let inv = &state.invitations[&key];
+        let inv = state
+            .invitations
+            .get(&key)
+            .ok_or_else(|| ApiError::not_found(&key))?;
         Ok(self
             .model
             .project("GetEngagementInvitationResponse", &invitation_document(inv)))
@@ -255,7 +258,11 @@ impl Sim {
         }
         self.expire_due(&mut state);
         let key = state.invitation_key(catalog, str_of(input, "Identifier"))?;
-        let inv = state.invitations[&key].clone();
+        let inv = state
+            .invitations
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&key))?;
         let task_id = format!("task-{}", store::random_id(13));
         let mut task = Task {
             arn: self.arn(catalog, "engagement-by-accepting-invitation-task", &task_id),

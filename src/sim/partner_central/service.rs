@@ -183,6 +183,7 @@ impl Sim {
             today: time::OffsetDateTime::now_utc().date(),
             reference: &self.reference,
             is_update,
+            at_submission: false,
         }
     }
 
