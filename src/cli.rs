@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::startup::{Application, StartupError};
+use crate::startup::{Application, Role, StartupError};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +24,11 @@ pub enum CommandError {
     },
 }
 
-/// `ace-sync serve`: the ingress, until SIGTERM or Ctrl-C.
-pub async fn serve(settings: Settings) -> Result<(), CommandError> {
+/// `ace-sync serve` / `work` / `all`: the role, until SIGTERM or Ctrl-C.
+pub async fn run(settings: Settings, role: Role) -> Result<(), CommandError> {
     let shutdown = CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
-    let app = Application::build(settings).await?;
+    let app = Application::build_role(settings, role).await?;
     app.run_until_stopped(shutdown)
         .await
         .map_err(CommandError::Server)?;

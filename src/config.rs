@@ -32,7 +32,24 @@ pub struct Settings {
     pub salesforce: SalesforceSettings,
     pub queue: QueueSettings,
     pub ace: AceSettings,
+    pub worker: WorkerSettings,
     pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub wait: Duration,
+    #[serde(with = "humantime_serde")]
+    pub visibility_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_cap: Duration,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +117,8 @@ impl SalesforceSettings {
 pub struct QueueSettings {
     #[serde(default)]
     pub changes_queue_url: Option<Url>,
+    #[serde(default)]
+    pub events_queue_url: Option<Url>,
     pub region: String,
     #[serde(default)]
     pub endpoint_url: Option<Url>,
@@ -383,6 +402,36 @@ impl Settings {
                 ));
             }
         }
+        if !(1..=1000).contains(&self.worker.concurrency) {
+            problems.push(format!(
+                "key `worker.concurrency`: expected 1 to 1000, found {}",
+                self.worker.concurrency
+            ));
+        }
+        if self.worker.wait > Duration::from_secs(20) {
+            problems.push("key `worker.wait`: SQS long polls at most 20s".to_owned());
+        }
+        // A message must not become visible again while a worker still holds it, or a second
+        // worker would process it at the same time (STYLE.md, config).
+        let worst = self.worst_case_processing();
+        for (key, visibility) in [
+            ("worker.visibility_timeout", self.worker.visibility_timeout),
+            (
+                "queue.memory.visibility_timeout",
+                self.queue.memory.visibility_timeout,
+            ),
+        ] {
+            if visibility <= worst {
+                problems.push(format!(
+                    "key `{key}`: {} is not longer than the worst-case processing time of one message, {} (from salesforce.request_timeout, ace.call_timeout × ace.max_attempts, and worker.concurrency at ace.writes_per_second); raise it or lower those",
+                    humantime_serde::re::humantime::format_duration(visibility),
+                    humantime_serde::re::humantime::format_duration(worst),
+                ));
+            }
+        }
+        if self.worker.visibility_timeout > Duration::from_secs(12 * 3600) {
+            problems.push("key `worker.visibility_timeout`: SQS allows at most 12h".to_owned());
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter) {
             problems.push(format!("key `telemetry.filter`: {e}"));
         }
@@ -391,6 +440,24 @@ impl Settings {
         } else {
             Err(ConfigError { problems })
         }
+    }
+
+    /// The longest one message can take: three Salesforce calls (read, write-back, a retry
+    /// after a re-mint), eight ACE calls each with all its attempts (get, find, create,
+    /// associations, submission, update), and waiting behind every other in-flight message's
+    /// writes at the account's write quota. Whole seconds, rounded up.
+    pub fn worst_case_processing(&self) -> Duration {
+        let salesforce = self.salesforce.request_timeout * 3;
+        let ace = self.ace.call_timeout * 8 * self.ace.max_attempts.max(1);
+        let writes = if self.ace.writes_per_second > 0.0 {
+            Duration::from_secs_f64(
+                self.worker.concurrency as f64 * 6.0 / self.ace.writes_per_second,
+            )
+        } else {
+            Duration::ZERO
+        };
+        let total = salesforce + ace + writes;
+        Duration::from_secs(total.as_secs() + u64::from(total.subsec_nanos() > 0))
     }
 
     /// Field kinds for parsing outbound messages: the standard ones plus the configured ones.

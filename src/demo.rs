@@ -11,7 +11,7 @@ use crate::adapters::memory_queue::MemoryQueue;
 use crate::config::Settings;
 use crate::domain::job::SyncJob;
 use crate::ports::queue::JobSource;
-use crate::startup::{Application, ChangesQueue, StartupError};
+use crate::startup::{Application, Dependencies, QueueHandle, Role, StartupError};
 
 const SAMPLES: &[(&str, &str)] = &[
     (
@@ -41,12 +41,16 @@ pub enum DemoError {
 pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
     let settings = Settings::from_toml_layers(&["[http]\nport = 0\nworkers = 1\n"])?;
     let queue = MemoryQueue::new("ace-sync-demo", settings.queue.memory.clone());
-    let app = Application::build_with_queue(
+    let app = Application::build_with(
         settings,
-        ChangesQueue::Memory(queue.clone()),
-        crate::metrics::registry(),
-    )?;
-    let base = format!("http://127.0.0.1:{}", app.port());
+        Role::Serve,
+        Dependencies {
+            changes: Some(QueueHandle::Memory(queue.clone())),
+            ..Dependencies::default()
+        },
+    )
+    .await?;
+    let base = format!("http://127.0.0.1:{}", app.port().unwrap_or_default());
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let say = |out: &mut dyn std::io::Write, line: String| {

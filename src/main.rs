@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ace_sync::config::Settings;
+use ace_sync::startup::Role;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -28,6 +29,10 @@ enum Command {
     Demo,
     /// Run the ingress: the HTTP endpoint Salesforce outbound messages are sent to.
     Serve,
+    /// Run the workers: opportunity changes to ACE, and ACE's events back to Salesforce.
+    Work,
+    /// Run the ingress and the workers in one process (needed for the embedded in-memory queue).
+    All,
     /// Print the OpenAPI document of the HTTP API (YAML).
     Openapi,
     /// Probe a running instance; exits 0 when it is ready. For container health checks.
@@ -183,9 +188,14 @@ fn main() -> ExitCode {
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }
-            Command::Serve => {
+            Command::Serve | Command::Work | Command::All => {
+                let role = match cli.command {
+                    Command::Serve => Role::Serve,
+                    Command::Work => Role::Work,
+                    _ => Role::All,
+                };
                 ace_sync::telemetry::init(&settings.telemetry);
-                ace_sync::cli::serve(settings)
+                ace_sync::cli::run(settings, role)
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }

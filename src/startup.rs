@@ -1,21 +1,33 @@
 //! Wiring: the only module that names concrete adapters. `Application::build` binds the
 //! listener (port 0 picks a free one, which tests use) and reports the port;
 //! `run_until_stopped` serves until the cancellation token fires, then drains.
+//!
+//! Three roles share one binary: `serve` (the ingress), `work` (the workers), `all` (both, in
+//! one process: for the embedded in-memory queue, development and the demo).
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
+use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
+use crate::ace::mapping::{Mapping, MappingError};
+use crate::ace::model::{ModelError, ServiceModel};
 use crate::adapters::memory_queue::MemoryQueue;
+use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
+use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
-use crate::config::Settings;
+use crate::config::{QueueSettings, Settings};
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
-use crate::ports::queue::JobQueue;
+use crate::ports::partner_central::PartnerCentral;
+use crate::ports::queue::{JobQueue, JobSource};
+use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+use crate::worker::pipeline::{ChangesProcessor, EventsProcessor, Pipeline, PipelineMetrics};
+use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,145 +38,371 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the workers need a Salesforce client: {0}")]
+    Salesforce(#[source] SalesforceError),
+    #[error("the mapping cannot be used")]
+    Mapping(#[source] MappingError),
+    #[error("AWS's service model cannot be loaded")]
+    Model(#[source] ModelError),
 }
 
-/// The queue behind the ingress, chosen from the settings.
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The ingress only.
+    Serve,
+    /// The workers only.
+    Work,
+    /// Ingress and workers.
+    All,
+}
+
+impl Role {
+    fn serves(self) -> bool {
+        matches!(self, Role::Serve | Role::All)
+    }
+
+    fn works(self) -> bool {
+        matches!(self, Role::Work | Role::All)
+    }
+}
+
+/// A queue, as configured.
 #[derive(Debug, Clone)]
-pub enum ChangesQueue {
+pub enum QueueHandle {
     Sqs(SqsQueue),
     Memory(MemoryQueue),
 }
 
-impl ChangesQueue {
-    pub async fn from_settings(settings: &Settings, metrics: SqsMetrics) -> ChangesQueue {
+impl QueueHandle {
+    pub fn as_job_queue(&self) -> Arc<dyn JobQueue> {
+        match self {
+            QueueHandle::Sqs(q) => Arc::new(q.clone()),
+            QueueHandle::Memory(q) => Arc::new(q.clone()),
+        }
+    }
+
+    pub fn as_job_source(&self) -> Arc<dyn JobSource> {
+        match self {
+            QueueHandle::Sqs(q) => Arc::new(q.clone()),
+            QueueHandle::Memory(q) => Arc::new(q.clone()),
+        }
+    }
+
+    async fn sqs(settings: &Settings, url: &url::Url, metrics: SqsMetrics) -> QueueHandle {
+        let client = sqs::client(&settings.queue).await;
+        QueueHandle::Sqs(
+            SqsQueue::new(
+                client,
+                url,
+                SendPolicy::from_settings(&settings.queue),
+                metrics,
+            )
+            .with_receive_visibility(settings.worker.visibility_timeout),
+        )
+    }
+
+    /// The opportunity-changes queue the settings name, or the embedded one.
+    pub async fn changes(settings: &Settings, metrics: SqsMetrics) -> QueueHandle {
         match &settings.queue.changes_queue_url {
-            Some(url) => {
-                let client = sqs::client(&settings.queue).await;
-                ChangesQueue::Sqs(SqsQueue::new(
-                    client,
-                    url,
-                    SendPolicy::from_settings(&settings.queue),
-                    metrics,
-                ))
-            }
+            Some(url) => Self::sqs(settings, url, metrics).await,
             None => {
                 tracing::warn!(
                     "NO SQS QUEUE CONFIGURED: using the embedded in-memory queue. It is NOT durable: \
                      outbound messages acknowledged to Salesforce are lost if this process stops. \
                      Set queue.changes_queue_url (ACE_SYNC_QUEUE__CHANGES_QUEUE_URL) for production."
                 );
-                ChangesQueue::Memory(MemoryQueue::new(
-                    "ace-sync-changes",
-                    settings.queue.memory.clone(),
-                ))
+                QueueHandle::Memory(memory(&settings.queue, "ace-sync-changes"))
             }
         }
     }
 
-    pub fn as_job_queue(&self) -> Arc<dyn JobQueue> {
-        match self {
-            ChangesQueue::Sqs(q) => Arc::new(q.clone()),
-            ChangesQueue::Memory(q) => Arc::new(q.clone()),
+    /// The Partner Central events queue the settings name, if any.
+    pub async fn events(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
+        match &settings.queue.events_queue_url {
+            Some(url) => Some(Self::sqs(settings, url, metrics).await),
+            None => None,
+        }
+    }
+}
+
+fn memory(settings: &QueueSettings, name: &str) -> MemoryQueue {
+    MemoryQueue::new(name, settings.memory.clone())
+}
+
+/// What a caller may hand in instead of having it built from the settings: the embedded demo
+/// and tests share queues with the simulators.
+pub struct Dependencies {
+    pub changes: Option<QueueHandle>,
+    pub events: Option<QueueHandle>,
+    pub salesforce: Option<Arc<dyn SalesforceOrg>>,
+    pub partner_central: Option<Arc<dyn PartnerCentral>>,
+    pub registry: Registry,
+}
+
+impl Default for Dependencies {
+    fn default() -> Self {
+        Self {
+            changes: None,
+            events: None,
+            salesforce: None,
+            partner_central: None,
+            registry: metrics::registry(),
         }
     }
 }
 
 /// A built, bound, not yet running application.
 pub struct Application {
-    port: u16,
-    server: actix_web::dev::Server,
-    queue: ChangesQueue,
+    port: Option<u16>,
+    server: Option<actix_web::dev::Server>,
+    workers: Vec<Arc<Worker>>,
+    changes: QueueHandle,
+    events: Option<QueueHandle>,
+    pipeline: Option<Arc<Pipeline>>,
+    registry: MetricsRegistry,
 }
 
 impl Application {
-    /// Builds the ingress on the queue the settings name.
+    /// The ingress, on the queue the settings name.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let mut registry = metrics::registry();
-        let sqs_metrics = SqsMetrics::register(&mut registry);
-        let queue = ChangesQueue::from_settings(&settings, sqs_metrics).await;
-        Self::build_with_queue(settings, queue, registry)
+        Self::build_with(settings, Role::Serve, Dependencies::default()).await
     }
 
-    /// Builds the ingress on a given queue (the demo and tests share the queue with workers).
-    pub fn build_with_queue(
+    /// `role` with everything built from the settings.
+    pub async fn build_role(settings: Settings, role: Role) -> Result<Application, StartupError> {
+        Self::build_with(settings, role, Dependencies::default()).await
+    }
+
+    /// `role`, using whatever `dependencies` provides and building the rest.
+    pub async fn build_with(
         settings: Settings,
-        queue: ChangesQueue,
-        mut registry: prometheus_client::registry::Registry,
+        role: Role,
+        dependencies: Dependencies,
     ) -> Result<Application, StartupError> {
-        let ingress_metrics = IngressMetrics::register(&mut registry);
-        let state = IngressState {
-            queue: queue.as_job_queue(),
-            verifier: Verifier::new(
-                settings.salesforce.org_ids.clone(),
-                settings.ingress.shared_secret.clone(),
-                settings.salesforce.my_domain.clone(),
-            ),
-            field_types: settings.field_types(),
-            body_limit: settings.http.body_limit_bytes,
-            metrics: ingress_metrics,
-            registry: MetricsRegistry::new(registry),
+        let Dependencies {
+            changes,
+            events,
+            salesforce,
+            partner_central,
+            mut registry,
+        } = dependencies;
+        let sqs_metrics = SqsMetrics::register(&mut registry);
+        let changes = match changes {
+            Some(queue) => queue,
+            None => QueueHandle::changes(&settings, sqs_metrics.clone()).await,
         };
-        let address = format!("{}:{}", settings.http.host, settings.http.port);
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                address: address.clone(),
-                source,
-            })?
-            .port();
-        let state = web::Data::new(state);
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .into_utoipa_app()
-                .app_data(state.clone())
-                .configure(ingress::routes)
-                .into_app()
-        })
-        // Signals belong to `shutdown`; the server stops when the token fires.
-        .disable_signals()
-        .client_request_timeout(settings.http.client_request_timeout)
-        .shutdown_timeout(30);
-        if settings.http.workers > 0 {
-            server = server.workers(settings.http.workers);
+        let events = match events {
+            Some(queue) => Some(queue),
+            None => QueueHandle::events(&settings, sqs_metrics).await,
+        };
+
+        let mut workers = Vec::new();
+        let mut pipeline = None;
+        if role.works() {
+            let built =
+                build_pipeline(&settings, salesforce, partner_central, &mut registry).await?;
+            let worker_metrics = WorkerMetrics::register(&mut registry);
+            let config = WorkerConfig {
+                concurrency: settings.worker.concurrency,
+                wait: settings.worker.wait,
+                retry_base: settings.worker.retry_base,
+                retry_cap: settings.worker.retry_cap,
+                shutdown_grace: settings.worker.shutdown_grace,
+            };
+            workers.push(Arc::new(Worker::new(
+                changes.as_job_source(),
+                Arc::new(ChangesProcessor(built.clone())),
+                config.clone(),
+                worker_metrics.clone(),
+            )));
+            match &events {
+                Some(events) => workers.push(Arc::new(Worker::new(
+                    events.as_job_source(),
+                    Arc::new(EventsProcessor(built.clone())),
+                    config,
+                    worker_metrics,
+                ))),
+                None => tracing::warn!(
+                    "no Partner Central events queue (queue.events_queue_url): review results reach Salesforce only when an opportunity changes again"
+                ),
+            }
+            pipeline = Some(built);
         }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartupError::Bind { address, source })?
-            .run();
-        tracing::info!(
-            port,
-            queue = queue.as_job_queue().kind(),
-            "ingress listening"
-        );
+
+        let registry_handle;
+        let (port, server) = if role.serves() {
+            let ingress_metrics = IngressMetrics::register(&mut registry);
+            registry_handle = MetricsRegistry::new(registry);
+            let (port, server) = serve(
+                &settings,
+                changes.as_job_queue(),
+                ingress_metrics,
+                registry_handle.clone(),
+            )?;
+            (Some(port), Some(server))
+        } else {
+            registry_handle = MetricsRegistry::new(registry);
+            (None, None)
+        };
         Ok(Application {
             port,
             server,
-            queue,
+            workers,
+            changes,
+            events,
+            pipeline,
+            registry: registry_handle,
         })
     }
 
-    pub fn port(&self) -> u16 {
+    /// The HTTP port, when this role serves.
+    pub fn port(&self) -> Option<u16> {
         self.port
     }
 
-    pub fn queue(&self) -> &ChangesQueue {
-        &self.queue
+    pub fn changes_queue(&self) -> &QueueHandle {
+        &self.changes
     }
 
-    /// Serves until `shutdown` is cancelled, then stops accepting and lets requests in
-    /// flight finish (each either acks after its enqueue or answers a fault).
+    pub fn events_queue(&self) -> Option<&QueueHandle> {
+        self.events.as_ref()
+    }
+
+    /// The workers (changes first, then events), for tests that drive them step by step.
+    pub fn workers(&self) -> &[Arc<Worker>] {
+        &self.workers
+    }
+
+    pub fn pipeline(&self) -> Option<&Arc<Pipeline>> {
+        self.pipeline.as_ref()
+    }
+
+    pub fn metrics(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+
+    /// Serves and works until `shutdown` is cancelled. The server stops accepting and lets
+    /// requests in flight finish; the workers stop receiving and finish what they hold.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let handle = self.server.handle();
-        let stopper = tokio::spawn(async move {
-            shutdown.cancelled().await;
-            handle.stop(true).await;
-        });
-        let result = self.server.await;
-        stopper.abort();
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in self.workers {
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                worker.run(token).await;
+                Ok(())
+            });
+        }
+        if let Some(server) = self.server {
+            let handle = server.handle();
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                token.cancelled().await;
+                handle.stop(true).await;
+                Ok(())
+            });
+            tasks.spawn(server);
+        }
+        let mut result = Ok(());
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Err(e)) => {
+                    // The server failed: stop the rest too.
+                    shutdown.cancel();
+                    result = Err(e);
+                }
+                Err(e) => tracing::error!(error = %e, "a task of the application failed"),
+                Ok(Ok(())) => {}
+            }
+        }
         result
     }
+}
+
+fn serve(
+    settings: &Settings,
+    queue: Arc<dyn JobQueue>,
+    metrics: IngressMetrics,
+    registry: MetricsRegistry,
+) -> Result<(u16, actix_web::dev::Server), StartupError> {
+    let state = IngressState {
+        queue: queue.clone(),
+        verifier: Verifier::new(
+            settings.salesforce.org_ids.clone(),
+            settings.ingress.shared_secret.clone(),
+            settings.salesforce.my_domain.clone(),
+        ),
+        field_types: settings.field_types(),
+        body_limit: settings.http.body_limit_bytes,
+        metrics,
+        registry,
+    };
+    let address = format!("{}:{}", settings.http.host, settings.http.port);
+    let bind_error = |source| StartupError::Bind {
+        address: address.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&address).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .into_utoipa_app()
+            .app_data(state.clone())
+            .configure(ingress::routes)
+            .into_app()
+    })
+    // Signals belong to `shutdown`; the server stops when the token fires.
+    .disable_signals()
+    .client_request_timeout(settings.http.client_request_timeout)
+    .shutdown_timeout(30);
+    if settings.http.workers > 0 {
+        server = server.workers(settings.http.workers);
+    }
+    let server = server.listen(listener).map_err(bind_error)?.run();
+    tracing::info!(port, queue = queue.kind(), "ingress listening");
+    Ok((port, server))
+}
+
+/// The clients, the mapping and the model the workers use.
+async fn build_pipeline(
+    settings: &Settings,
+    salesforce: Option<Arc<dyn SalesforceOrg>>,
+    partner_central: Option<Arc<dyn PartnerCentral>>,
+    registry: &mut Registry,
+) -> Result<Arc<Pipeline>, StartupError> {
+    let salesforce = match salesforce {
+        Some(client) => client,
+        None => {
+            let config = ClientConfig::from_settings(settings).map_err(StartupError::Salesforce)?;
+            let client = SalesforceClient::new(&config, SalesforceMetrics::register(registry))
+                .map_err(StartupError::Salesforce)?;
+            Arc::new(client)
+        }
+    };
+    let partner_central = match partner_central {
+        Some(client) => client,
+        None => Arc::new(PartnerCentralClient::new(
+            pc::sdk_client(&settings.ace).await,
+            &settings.ace,
+            pc::write_limiter(&settings.ace),
+            PartnerCentralMetrics::register(registry),
+        )),
+    };
+    let mut mapping = match &settings.ace.mapping_file {
+        Some(path) => Mapping::from_file(path).map_err(StartupError::Mapping)?,
+        None => Mapping::default_mapping(),
+    };
+    if !settings.ace.solution_ids.is_empty() {
+        mapping = mapping.with_solutions(settings.ace.solution_ids.clone());
+    }
+    let model = ServiceModel::load().map_err(StartupError::Model)?;
+    Ok(Arc::new(Pipeline::new(
+        salesforce,
+        partner_central,
+        Arc::new(mapping),
+        Arc::new(model),
+        settings.ace.catalog,
+        PipelineMetrics::register(registry),
+    )))
 }

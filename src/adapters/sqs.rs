@@ -89,6 +89,8 @@ pub struct SqsQueue {
     client: Client,
     url: String,
     fifo: bool,
+    /// Set on every receive when given, overriding the queue's own default.
+    receive_visibility: Option<Duration>,
     policy: SendPolicy,
     metrics: SqsMetrics,
 }
@@ -135,6 +137,7 @@ impl SqsQueue {
         Self {
             client,
             fifo: url.path().ends_with(".fifo"),
+            receive_visibility: None,
             url: url.to_string(),
             policy,
             metrics,
@@ -143,6 +146,13 @@ impl SqsQueue {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Received messages stay invisible for `timeout` (the worker's setting), whatever the
+    /// queue's default is.
+    pub fn with_receive_visibility(mut self, timeout: Duration) -> Self {
+        self.receive_visibility = Some(timeout);
+        self
     }
 
     /// Sends the given entries, re-sending those SQS failed through no fault of ours. Returns
@@ -430,6 +440,10 @@ impl JobSource for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .set_visibility_timeout(
+                self.receive_visibility
+                    .map(|t| t.as_secs().min(12 * 3600) as i32),
+            )
             .send()
             .await;
         let output = match result {

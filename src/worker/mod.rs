@@ -13,6 +13,8 @@
 //!   `shutdown_grace` to finish; anything unfinished is neither deleted nor released, so the
 //!   queue hands it out again after its visibility timeout.
 
+pub mod pipeline;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1089,12 +1089,12 @@ async fn notifications_are_dropped_after_their_lifetime() {
 async fn an_outbound_message_from_the_simulator_reaches_the_ingress_queue() {
     use ace_sync::domain::job::SyncJob;
     use ace_sync::ports::queue::JobSource;
-    use ace_sync::startup::{Application, ChangesQueue};
+    use ace_sync::startup::{Application, QueueHandle};
 
     let settings = Settings::from_toml_layers(&["[http]\nport = 0\nworkers = 1\n"]).unwrap();
     let app = Application::build(settings).await.expect("ingress");
-    let port = app.port();
-    let ChangesQueue::Memory(queue) = app.queue().clone() else {
+    let port = app.port().expect("the ingress serves");
+    let QueueHandle::Memory(queue) = app.changes_queue().clone() else {
         panic!("no queue URL configured, so the embedded queue")
     };
     let shutdown = tokio_util::sync::CancellationToken::new();

@@ -393,7 +393,11 @@ impl Org {
         let changed = config
             .trigger_fields
             .iter()
-            .any(|field| before.get(field) != after.get(field));
+            .any(|field| before.get(field) != after.get(field))
+            || config.refire_while.iter().any(|(field, value)| {
+                before.get(field).map(FieldValue::to_text).as_deref() == Some(value.as_str())
+                    && before != after
+            });
         let excluded = config
             .excluded_user
             .as_ref()

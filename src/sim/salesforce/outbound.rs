@@ -38,6 +38,10 @@ pub struct OutboundConfig {
     pub trigger_fields: Vec<String>,
     /// Edits by this user never fire the rule; `None` means the integration user.
     pub excluded_user: Option<SfUserId>,
+    /// The rule also fires on any edit made while one of these fields holds the given value:
+    /// how a rep's fix of the findings ace-sync wrote back reaches ace-sync without a stage
+    /// change (`ACE_Sync_Status__c = 'Needs attention'` in the README's Flow).
+    pub refire_while: Vec<(String, String)>,
     /// Fields the message carries besides `Id`; empty means every field of the record.
     pub fields: Vec<String>,
     pub action_id: ActionId,
@@ -69,6 +73,10 @@ impl OutboundConfig {
             object: "Opportunity".to_owned(),
             trigger_fields: vec!["StageName".to_owned()],
             excluded_user: None,
+            refire_while: vec![(
+                "ACE_Sync_Status__c".to_owned(),
+                "Needs attention".to_owned(),
+            )],
             fields: [
                 "ACE_Opportunity_Id__c",
                 "ACE_Sync__c",

@@ -52,7 +52,10 @@ impl TestApp {
         let app = Application::build(settings)
             .await
             .expect("build application");
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let address = format!(
+            "http://127.0.0.1:{}",
+            app.port().expect("the ingress serves")
+        );
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run_until_stopped(shutdown.clone()));
         TestApp {
