@@ -2,6 +2,7 @@
 
 mod ace_mapping;
 mod demo;
+mod e2e;
 mod helpers;
 mod ingress;
 mod openapi;

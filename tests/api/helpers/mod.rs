@@ -5,3 +5,4 @@
 pub mod app;
 pub mod env;
 pub mod sqs;
+pub mod world;
