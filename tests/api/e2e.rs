@@ -2,6 +2,13 @@
 //! simulator, its outbound message through the real ingress and moto's SQS, the worker, the
 //! Partner Central simulator, its events back through SQS, and the write-back.
 
+use std::time::{Duration, Instant};
+
+use ace_sync::domain::ids::NotificationId;
+use ace_sync::domain::sobject::FieldValue;
+use ace_sync::sim::partner_central::Fault;
+use ace_sync::worker::BatchReport;
+
 use crate::helpers::sqs;
 use crate::helpers::world::{self, Options, World, text};
 
@@ -61,4 +68,499 @@ async fn a_stage_change_is_created_submitted_approved_and_written_back() {
         .await
         .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
+}
+
+const OPP2: &str = "0065g00000QrStVAAV";
+
+fn field<'a>(opportunity: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    path.split('.')
+        .fold(opportunity, |value, segment| &value[segment])
+}
+
+#[tokio::test]
+async fn preflight_findings_are_written_back_without_an_ace_call_and_a_fix_syncs() {
+    let mut opportunity =
+        world::complete_opportunity(OPP, "Acme - Data Platform Migration", "Prospecting");
+    opportunity.fields.remove("ACE_Business_Problem__c");
+    let mut seed = world::seed(vec![opportunity]);
+    world::edit_seed(&mut seed, world::ACME_ACCOUNT, |account| {
+        account.remove("Website");
+    });
+    let world = World::start(seed, Options::default()).await;
+
+    // Qualification is where the default mapping creates the opportunity in ACE.
+    world
+        .rep_changes(OPP, &[("StageName", text("Qualification"))])
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 1, "{report:?}");
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Needs attention")
+    );
+    let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
+    assert!(
+        findings.contains("ACE Business Problem (or Description)"),
+        "the business problem is named as the rep knows it: {findings}"
+    );
+    assert!(
+        findings.contains("Website"),
+        "the account's website is named: {findings}"
+    );
+    assert_eq!(
+        world.ace_calls(),
+        0,
+        "no ACE call at all: {:?}",
+        world.pc.control().call_counts()
+    );
+    assert_eq!(world.sf_field(OPP, "ACE_Opportunity_Id__c"), None);
+
+    // The rep fixes both. The account edit fires nothing; the opportunity edit does, because
+    // the record says "Needs attention" (the Flow's second entry condition).
+    world
+        .sf
+        .update_as_user(
+            &world::ACME_ACCOUNT.parse().unwrap(),
+            &[("Website", text("https://acme.example"))],
+        )
+        .unwrap();
+    world
+        .rep_changes(
+            OPP,
+            &[(
+                "ACE_Business_Problem__c",
+                text("Acme's plant managers wait until noon for yesterday's production reports because the on-premises warehouse misses its load window; they want Redshift and Glue to have them by 7 am."),
+            )],
+        )
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 1, "{report:?}");
+    let created = world.ace_for(OPP);
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Opportunity_Id__c").as_deref(),
+        created[0]["Id"].as_str()
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Synced")
+    );
+    let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
+    assert!(
+        !findings.contains("Website") && !findings.contains("Business Problem"),
+        "the fixed findings are gone: {findings}"
+    );
+    assert_eq!(
+        field(&created[0], "Customer.Account.WebsiteUrl"),
+        "https://acme.example"
+    );
+}
+
+#[tokio::test]
+async fn an_update_during_review_is_deferred_then_replayed_when_the_review_ends() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    world.drain_changes().await;
+    let ace_id = world
+        .sf_field(OPP, "ACE_Opportunity_Id__c")
+        .expect("created");
+    // AWS starts reviewing; the event brings "In review" to the record.
+    world.pc.control().advance_reviews();
+    world.drain_events().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("In review")
+    );
+
+    // The rep moves on while AWS reviews.
+    let updates_before = world.pc.control().call_count("UpdateOpportunity");
+    world
+        .rep_changes(
+            OPP,
+            &[
+                ("StageName", text("Value Proposition")),
+                (
+                    "NextStep",
+                    text("Architecture review with Acme's data team on Friday"),
+                ),
+            ],
+        )
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 1, "{report:?}");
+    assert_eq!(
+        world.pc.control().call_count("UpdateOpportunity"),
+        updates_before,
+        "no UpdateOpportunity while ACE locks the opportunity"
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Waiting for AWS review")
+    );
+    let opportunity = world.pc.control().opportunity(&ace_id).unwrap();
+    assert_eq!(field(&opportunity, "LifeCycle.Stage"), "Qualified");
+
+    // AWS approves; the event replays the pending change.
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    let opportunity = world.pc.control().opportunity(&ace_id).unwrap();
+    assert_eq!(
+        field(&opportunity, "LifeCycle.Stage"),
+        "Technical Validation",
+        "{opportunity:#}"
+    );
+    assert_eq!(
+        field(&opportunity, "LifeCycle.NextSteps"),
+        "Architecture review with Acme's data team on Friday"
+    );
+    assert!(world.pc.control().call_count("UpdateOpportunity") > updates_before);
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Approved")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Synced")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Stage__c").as_deref(),
+        Some("Technical Validation")
+    );
+    // What the replay's own event brings changes nothing more.
+    let writes = world.ace_writes();
+    world.drain_events().await;
+    assert_eq!(world.ace_writes(), writes);
+    assert_eq!(world.ace_for(OPP).len(), 1);
+}
+
+#[tokio::test]
+async fn closed_won_launches_and_closed_lost_closes_with_the_reason() {
+    let world = World::start(
+        world::seed(vec![
+            world::complete_opportunity(OPP, "Acme - Data Platform Migration", "Prospecting"),
+            world::complete_opportunity(OPP2, "Acme - Analytics Pilot", "Prospecting"),
+        ]),
+        Options::default(),
+    )
+    .await;
+    for id in [OPP, OPP2] {
+        world
+            .rep_changes(id, &[("StageName", text("Needs Analysis"))])
+            .await;
+    }
+    world.drain_changes().await;
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    for id in [OPP, OPP2] {
+        assert_eq!(
+            world.sf_field(id, "ACE_Review_Status__c").as_deref(),
+            Some("Approved"),
+            "{id}"
+        );
+    }
+
+    world
+        .rep_changes(OPP, &[("StageName", text("Closed Won"))])
+        .await;
+    world
+        .rep_changes(
+            OPP2,
+            &[
+                ("StageName", text("Closed Lost")),
+                (
+                    "ACE_Closed_Lost_Reason__c",
+                    text("Lost to Competitor - Google"),
+                ),
+            ],
+        )
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 2, "{report:?}");
+    world.drain_events().await;
+
+    let won = &world.ace_for(OPP)[0];
+    assert_eq!(field(won, "LifeCycle.Stage"), "Launched", "{won:#}");
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Stage__c").as_deref(),
+        Some("Launched")
+    );
+    let lost = &world.ace_for(OPP2)[0];
+    assert_eq!(field(lost, "LifeCycle.Stage"), "Closed Lost", "{lost:#}");
+    assert_eq!(
+        field(lost, "LifeCycle.ClosedLostReason"),
+        "Lost to Competitor - Google"
+    );
+    assert_eq!(
+        world.sf_field(OPP2, "ACE_Stage__c").as_deref(),
+        Some("Closed Lost")
+    );
+    for id in [OPP, OPP2] {
+        assert_eq!(
+            world.sf_field(id, "ACE_Sync_Status__c").as_deref(),
+            Some("Synced"),
+            "{id}"
+        );
+    }
+    assert!(world.pc.control().output_violations().is_empty());
+}
+
+/// A copy of an outbound message with another notification id: how Salesforce's own retries
+/// look once SQS's five-minute deduplication window has passed.
+fn renotified(body: &str, notification: &str) -> String {
+    let start = body.find("<Notification>").expect("a notification");
+    let id_start = start + body[start..].find("<Id>").unwrap() + "<Id>".len();
+    let id_end = id_start + body[id_start..].find("</Id>").unwrap();
+    format!("{}{notification}{}", &body[..id_start], &body[id_end..])
+}
+
+fn notification_id(key15: &str) -> String {
+    NotificationId::parse(key15).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn duplicate_and_out_of_order_deliveries_converge_on_one_ace_opportunity() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Qualification"))])
+        .await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    let delivered = world.delivered_bodies();
+    assert_eq!(delivered.len(), 2);
+    let (older, newer) = (&delivered[0], &delivered[1]);
+    // The newer message again, byte for byte (deduplicated by the queue); the newer one as a
+    // new notification; and the older one, stale, after both.
+    for body in [
+        newer.clone(),
+        renotified(newer, &notification_id("04l5g00000DuPlA")),
+        renotified(older, &notification_id("04l5g00000OlDeA")),
+    ] {
+        assert_eq!(world.post_outbound_message(&body).await, 200);
+    }
+
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 4, "two changes and two repeats: {report:?}");
+    let created = world.ace_for(OPP);
+    assert_eq!(created.len(), 1, "{created:?}");
+    let counts = world.pc.control().call_counts();
+    assert_eq!(counts.get("CreateOpportunity"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("StartEngagementFromOpportunityTask"),
+        Some(&1),
+        "{counts:?}"
+    );
+    assert_eq!(counts.get("UpdateOpportunity"), None, "{counts:?}");
+    // The stale message did not take the stage back.
+    assert_eq!(field(&created[0], "LifeCycle.Stage"), "Qualified");
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Submitted")
+    );
+
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Synced")
+    );
+    assert_eq!(world.ace_for(OPP).len(), 1);
+}
+
+/// Receives (long-polling) until a message comes back from its back-off.
+async fn drain_until_something_happens(world: &World) -> BatchReport {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let report = world.drain_changes_once(Duration::from_secs(2)).await;
+        if report.received > 0 {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "the message never came back");
+    }
+}
+
+#[tokio::test]
+async fn a_retryable_ace_error_backs_off_and_then_succeeds() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options {
+            worker_settings: vec!["[worker]\nretry_base = \"2s\"\nretry_cap = \"2s\"\n".into()],
+            ..Options::default()
+        },
+    )
+    .await;
+    // As many failures as the client makes attempts (ace.max_attempts = 4): the call fails.
+    world
+        .pc
+        .control()
+        .inject_fault("CreateOpportunity", Fault::InternalServer, 4);
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    let first = world.drain_changes_once(Duration::ZERO).await;
+    assert_eq!((first.received, first.retried), (1, 1), "{first:?}");
+    assert_eq!(world.pc.control().call_count("CreateOpportunity"), 4);
+    assert!(world.ace_for(OPP).is_empty());
+    // Backed off: the message is on the queue, invisible for a while (1–2 s here).
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 1));
+    assert_eq!(world.sf_field(OPP, "ACE_Sync_Status__c"), None);
+
+    // When it comes back, ACE throttles just as long; then it answers.
+    world
+        .pc
+        .control()
+        .inject_fault("CreateOpportunity", Fault::Throttling, 4);
+    let retried = drain_until_something_happens(&world).await;
+    assert_eq!((retried.received, retried.retried), (1, 1), "{retried:?}");
+    assert_eq!(world.pc.control().call_count("CreateOpportunity"), 8);
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 1));
+    let done = drain_until_something_happens(&world).await;
+    assert_eq!((done.received, done.done), (1, 1), "{done:?}");
+    assert_eq!(world.ace_for(OPP).len(), 1);
+    assert_eq!(world.pc.control().call_count("CreateOpportunity"), 9);
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Submitted")
+    );
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+}
+
+#[tokio::test]
+async fn a_permanent_ace_error_lands_on_the_record_and_the_message_is_not_retried() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    world
+        .pc
+        .control()
+        .inject_fault("CreateOpportunity", Fault::AccessDenied, 100);
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!((report.received, report.permanent), (1, 1), "{report:?}");
+    assert_eq!(
+        world.pc.control().call_count("CreateOpportunity"),
+        1,
+        "access denied is not retried"
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Error")
+    );
+    let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
+    assert!(
+        findings.contains("not authorized to perform: partnercentral:CreateOpportunity"),
+        "{findings}"
+    );
+    // Removed from the queue, not left to reach the dead-letter queue.
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+    assert_eq!(world.queue_counts(&world.changes.dlq_url).await, (0, 0));
+    assert!(world.ace_for(OPP).is_empty());
+}
+
+#[tokio::test]
+async fn a_rejected_opportunity_is_fixed_by_the_rep_and_resubmitted_as_a_new_one() {
+    let mut opportunity =
+        world::complete_opportunity(OPP, "Acme - Data Platform Migration", "Prospecting");
+    // Long enough for the pre-flight check (20 characters), too generic for AWS's reviewer.
+    opportunity.fields.insert(
+        "ACE_Business_Problem__c".into(),
+        FieldValue::Text("Acme wants to migrate to AWS.".into()),
+    );
+    let world = World::start(world::seed(vec![opportunity]), Options::default()).await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    world.drain_changes().await;
+    let first = world
+        .sf_field(OPP, "ACE_Opportunity_Id__c")
+        .expect("created");
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Rejected")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Needs attention")
+    );
+    let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
+    assert!(findings.contains("AWS rejected"), "{findings}");
+    assert!(findings.contains("too generic"), "{findings}");
+
+    // The rep says what the customer actually needs; the edit fires because of the status.
+    world
+        .rep_changes(
+            OPP,
+            &[(
+                "ACE_Business_Problem__c",
+                text("Acme's nightly warehouse load overruns twice a week, so plant managers get yesterday's output reports at noon instead of 7 am; Redshift with Glue pipelines would cut the load to under an hour."),
+            )],
+        )
+        .await;
+    let report = world.drain_changes().await;
+    assert_eq!(report.done, 1, "{report:?}");
+    let second = world
+        .sf_field(OPP, "ACE_Opportunity_Id__c")
+        .expect("resubmitted");
+    assert_ne!(second, first, "a new ACE opportunity");
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Previous_Ids__c").as_deref(),
+        Some(first.as_str())
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Submitted")
+    );
+    assert_eq!(
+        world.pc.control().review_status(&first).as_deref(),
+        Some("Rejected")
+    );
+    assert_eq!(world.ace_for(OPP).len(), 2);
+
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    assert_eq!(
+        world.pc.control().review_status(&second).as_deref(),
+        Some("Approved")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Approved")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Synced")
+    );
+    assert_eq!(world.sf_field(OPP, "ACE_Findings__c"), None);
 }

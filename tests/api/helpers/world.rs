@@ -12,7 +12,8 @@ use ace_sync::domain::ids::SfRecordId;
 use ace_sync::domain::sobject::{Decimal, FieldValue};
 use ace_sync::sim::partner_central::{self as pc, SimConfig as PcConfig, SimHandle};
 use ace_sync::sim::salesforce::{
-    NotificationState, OutboundConfig, SalesforceSim, Seed, SeedRecord, SimConfig as SfConfig,
+    DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, Seed, SeedRecord,
+    SimConfig as SfConfig,
 };
 use ace_sync::startup::{Application, Role};
 use ace_sync::worker::{BatchReport, Worker};
@@ -248,6 +249,14 @@ impl World {
             .count()
     }
 
+    /// One receive from the changes queue (waiting up to `wait`) and what came of it.
+    pub async fn drain_changes_once(&self, wait: Duration) -> BatchReport {
+        self.changes_worker()
+            .drain_once(wait)
+            .await
+            .expect("changes queue")
+    }
+
     /// Processes opportunity changes until the queue is empty.
     pub async fn drain_changes(&self) -> BatchReport {
         self.changes_worker()
@@ -283,6 +292,96 @@ impl World {
             .filter(|o| o["PartnerOpportunityIdentifier"] == id)
             .collect()
     }
+}
+
+impl World {
+    /// Posts an outbound message to the ingress as Salesforce would; the HTTP status.
+    pub async fn post_outbound_message(&self, body: &str) -> u16 {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/salesforce/outbound-message",
+                self.ingress_address
+            ))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", "\"\"")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("the ingress answers")
+            .status()
+            .as_u16()
+    }
+
+    /// The SOAP envelopes Salesforce has delivered (acknowledged), oldest first.
+    pub fn delivered_bodies(&self) -> Vec<String> {
+        self.sf
+            .deliveries()
+            .into_iter()
+            .filter(|d| d.outcome == DeliveryOutcome::Acked)
+            .map(|d| d.body)
+            .collect()
+    }
+
+    /// Partner Central calls that write (each counts against ACE's write quota).
+    pub fn ace_writes(&self) -> u64 {
+        self.pc
+            .control()
+            .call_counts()
+            .iter()
+            .filter(|(op, _)| ACE_WRITES.contains(&op.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Every Partner Central call so far.
+    pub fn ace_calls(&self) -> u64 {
+        self.pc.control().call_counts().values().sum()
+    }
+
+    /// Messages on a queue: (visible, in flight). moto's approximate counts are exact.
+    pub async fn queue_counts(&self, url: &str) -> (u64, u64) {
+        sqs::counts(&self.sqs, url).await
+    }
+}
+
+/// Changes a seeded record's fields before the world starts (e.g. removes a field).
+pub fn edit_seed(
+    seed: &mut Seed,
+    id: &str,
+    change: impl FnOnce(&mut BTreeMap<String, FieldValue>),
+) {
+    let record = seed
+        .records
+        .iter_mut()
+        .find(|r| r.id.as_str() == id)
+        .expect("the record is seeded");
+    change(&mut record.fields);
+}
+
+/// The Partner Central operations that write.
+pub const ACE_WRITES: &[&str] = &[
+    "CreateOpportunity",
+    "UpdateOpportunity",
+    "AssociateOpportunity",
+    "DisassociateOpportunity",
+    "StartEngagementFromOpportunityTask",
+    "SubmitOpportunity",
+];
+
+/// Seed opportunity ids: valid 18-character Salesforce ids, `n` of them.
+pub fn opportunity_ids(n: usize) -> Vec<String> {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..n)
+        .map(|i| {
+            let digits: String = [i / (62 * 62), (i / 62) % 62, i % 62]
+                .iter()
+                .map(|d| char::from(BASE62[*d]))
+                .collect();
+            SfRecordId::parse(&format!("0065g00000Bn{digits}"))
+                .expect("a valid id")
+                .to_string()
+        })
+        .collect()
 }
 
 pub fn text(s: &str) -> Option<FieldValue> {
