@@ -76,6 +76,28 @@ impl SimControl {
         self.sim.state().faults.clear();
     }
 
+    /// From now on, calls of `operation` wait before they are processed (and before they are
+    /// counted), until [`release`](Self::release). A held call is processed even if its
+    /// caller has gone away meanwhile, as a request that reached AWS is: how a test makes a
+    /// client die with its request in flight.
+    pub fn hold(&self, operation: &str) {
+        self.sim
+            .state()
+            .holds
+            .entry(operation.to_owned())
+            .or_insert_with(|| tokio::sync::watch::channel(()).0);
+    }
+
+    /// Lets the held calls of `operation` (and later ones) through.
+    pub fn release(&self, operation: &str) {
+        self.sim.state().holds.remove(operation);
+    }
+
+    /// Calls of `operation` waiting at a hold now.
+    pub fn held(&self, operation: &str) -> u64 {
+        self.sim.state().held.get(operation).copied().unwrap_or(0)
+    }
+
     /// Moves every review in progress on by one step (`Submitted → In review`,
     /// `In review → decision`), whatever the timing.
     pub fn advance_reviews(&self) -> Vec<ReviewTransition> {

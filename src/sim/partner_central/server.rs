@@ -62,11 +62,37 @@ async fn handle(req: HttpRequest, body: web::Bytes, sim: web::Data<Arc<Sim>>) ->
             ))),
         }
     };
-    let result = input.and_then(|input| {
-        let result = sim.call(&operation, &input);
-        log_exchange(&sim, &request_id, &operation, &input, &result, started);
-        result
-    });
+    let result = match input {
+        Ok(input) => {
+            let result = match held(&sim, &operation) {
+                None => sim.call(&operation, &input),
+                Some(gate) => {
+                    // On a task of its own, so the call is processed even if the client
+                    // disconnects (and actix drops this handler) while it waits.
+                    let sim = Arc::clone(&sim);
+                    let (op, body) = (operation.clone(), input.clone());
+                    tokio::spawn(async move {
+                        let mut gate = gate;
+                        // Returns once the sender is dropped: the hold is released.
+                        let _ = gate.changed().await;
+                        if let Some(n) = sim.state().held.get_mut(&op) {
+                            *n = n.saturating_sub(1);
+                        }
+                        sim.call(&op, &body)
+                    })
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ApiError::InternalServer(
+                            "the held call was cancelled".to_owned(),
+                        ))
+                    })
+                }
+            };
+            log_exchange(&sim, &request_id, &operation, &input, &result, started);
+            result
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(output) => HttpResponse::Ok()
             .content_type(CONTENT_TYPE)
@@ -93,6 +119,14 @@ async fn handle(req: HttpRequest, body: web::Bytes, sim: web::Data<Arc<Sim>>) ->
             error_response(&request_id, &error)
         }
     }
+}
+
+/// The gate of a held operation, with this call counted as waiting at it.
+fn held(sim: &Sim, operation: &str) -> Option<tokio::sync::watch::Receiver<()>> {
+    let mut state = sim.state();
+    let gate = state.holds.get(operation)?.subscribe();
+    *state.held.entry(operation.to_owned()).or_default() += 1;
+    Some(gate)
 }
 
 fn error_response(request_id: &str, error: &ApiError) -> HttpResponse {

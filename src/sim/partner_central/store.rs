@@ -218,6 +218,11 @@ pub struct State {
     pub by_invitation_tasks: Vec<Task>,
     pub calls: BTreeMap<String, u64>,
     pub faults: HashMap<String, (Fault, u32)>,
+    /// Operations whose calls wait before being processed, until released: dropping the
+    /// sender opens the gate.
+    pub holds: HashMap<String, tokio::sync::watch::Sender<()>>,
+    /// Calls waiting at a hold now, by operation.
+    pub held: BTreeMap<String, u64>,
     pub events: Vec<Value>,
     /// Responses that broke their output shape (a simulator bug the tests look for).
     pub output_violations: Vec<String>,
