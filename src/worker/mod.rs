@@ -204,11 +204,15 @@ impl Worker {
         );
         let mut failures = 0u32;
         let mut batches: JoinSet<BatchReport> = JoinSet::new();
-        loop {
+        'receiving: loop {
             // A received message's visibility timeout runs while it waits for a permit, so
-            // receive no more than can be processed at once.
+            // receive no more than can be processed at once. Shutdown is watched here too:
+            // waiting for a slot must not outlast the grace.
             while batches.len() >= self.max_batches() {
-                let _ = batches.join_next().await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => break 'receiving,
+                    _ = batches.join_next() => {}
+                }
             }
             let received = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -566,6 +570,50 @@ mod tests {
         assert_eq!(first.deferred, 2);
         worker.run_until_idle().await.unwrap();
         assert_eq!(*processor.seen.lock().unwrap(), ["a1", "a1", "a2", "a3"]);
+    }
+
+    /// Never finishes: a message stuck on a slow dependency. Says when it has started.
+    struct Stuck(tokio::sync::Notify);
+
+    #[async_trait]
+    impl Processor for Stuck {
+        async fn process(&self, _message: &ReceivedMessage) -> Disposition {
+            self.0.notify_one();
+            std::future::pending().await
+        }
+
+        fn name(&self) -> &'static str {
+            "stuck"
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_no_longer_than_the_grace_and_keeps_unfinished_messages() {
+        let queue = queue();
+        queue.enqueue(vec![message("a", "a1")]).await.unwrap();
+        let stuck = Arc::new(Stuck(tokio::sync::Notify::new()));
+        let worker = Arc::new(Worker::new(
+            Arc::new(queue.clone()),
+            stuck.clone(),
+            WorkerConfig {
+                // One batch at a time: the loop waits for a slot while the batch is stuck.
+                concurrency: 1,
+                shutdown_grace: Duration::from_millis(50),
+                ..config()
+            },
+            WorkerMetrics::register(&mut Registry::default()),
+        ));
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(worker.run(shutdown.clone()));
+        tokio::time::timeout(Duration::from_secs(5), stuck.0.notified())
+            .await
+            .expect("the message is being processed");
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("the worker stops within its grace")
+            .unwrap();
+        assert_eq!(queue.depth(), 1, "the unfinished message is not deleted");
     }
 
     #[test]
