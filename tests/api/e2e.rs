@@ -564,3 +564,290 @@ async fn a_rejected_opportunity_is_fixed_by_the_rep_and_resubmitted_as_a_new_one
     );
     assert_eq!(world.sf_field(OPP, "ACE_Findings__c"), None);
 }
+
+// --- Real `ace-sync work` processes: crashes and shutdowns --------------------------------
+
+const PROCESS_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Whether the record shows a finished sync: an ACE id and `Synced`.
+fn synced(world: &World, id: &str) -> bool {
+    world.sf_field(id, "ACE_Opportunity_Id__c").is_some()
+        && world.sf_field(id, "ACE_Sync_Status__c").as_deref() == Some("Synced")
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_create_and_write_back_restarts_without_a_duplicate() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Qualification"))])
+        .await;
+    // From now on every write to Salesforce fails retryably (UNABLE_TO_LOCK_ROW): the worker
+    // gets as far as ACE, and no further. A long back-off keeps it from trying again before
+    // it is killed.
+    world.sf.set_faults(|f| {
+        f.lock_failures = u32::MAX;
+        f.lock_status = 400;
+    });
+    let mut first = world.spawn_worker(&[
+        ("ACE_SYNC_WORKER__RETRY_BASE", "5s"),
+        ("ACE_SYNC_WORKER__RETRY_CAP", "5s"),
+    ]);
+    first
+        .eventually(
+            PROCESS_DEADLINE,
+            "the write-back after CreateOpportunity failed",
+            || {
+                world.pc.control().call_count("CreateOpportunity") == 1
+                    && world
+                        .sf
+                        .requests()
+                        .iter()
+                        .any(|r| r.method == "PATCH" && r.status >= 400)
+            },
+        )
+        .await;
+    first.kill().await;
+    assert_eq!(world.ace_for(OPP).len(), 1);
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Opportunity_Id__c"),
+        None,
+        "the write-back was lost"
+    );
+
+    // While no worker runs, the rep keeps working on the record: what ACE would now receive
+    // differs from what the lost create sent, so a replay of the create is not enough.
+    world.sf.set_faults(|f| f.lock_failures = 0);
+    world
+        .sf
+        .update_as_user(
+            &OPP.parse().unwrap(),
+            &[("NextStep", text("Kick-off with Acme's data team"))],
+        )
+        .unwrap();
+
+    let mut second = world.spawn_worker(&[]);
+    second
+        .eventually(
+            PROCESS_DEADLINE,
+            "the restarted worker synced the record",
+            || synced(&world, OPP),
+        )
+        .await;
+    let created = world.ace_for(OPP);
+    assert_eq!(
+        created.len(),
+        1,
+        "no duplicate: {created:?}\n{}",
+        second.log()
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Opportunity_Id__c").as_deref(),
+        created[0]["Id"].as_str()
+    );
+    assert_eq!(
+        field(&created[0], "LifeCycle.NextSteps"),
+        "Kick-off with Acme's data team"
+    );
+    second.terminate().await;
+    assert!(second.exit_status(PROCESS_DEADLINE).await.success());
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+    assert_eq!(world.queue_counts(&world.changes.dlq_url).await, (0, 0));
+}
+
+#[tokio::test]
+async fn a_worker_killed_with_its_create_in_flight_restarts_without_a_duplicate() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    // CreateOpportunity reaches ACE and waits there: the worker dies before ACE has stored
+    // anything, so the restarted worker's lookup by Salesforce id finds nothing.
+    world.pc.control().hold("CreateOpportunity");
+    let mut first = world.spawn_worker(&[]);
+    world
+        .rep_changes(OPP, &[("StageName", text("Qualification"))])
+        .await;
+    first
+        .eventually(
+            PROCESS_DEADLINE,
+            "the first CreateOpportunity reached ACE",
+            || world.pc.control().held("CreateOpportunity") == 1,
+        )
+        .await;
+    first.kill().await;
+
+    let mut second = world.spawn_worker(&[]);
+    second
+        .eventually(
+            PROCESS_DEADLINE,
+            "the restarted worker sent its CreateOpportunity",
+            || world.pc.control().held("CreateOpportunity") == 2,
+        )
+        .await;
+    assert!(world.ace_for(OPP).is_empty(), "nothing stored yet");
+    // ACE processes both: the dead worker's request and the new one, with the same ClientToken.
+    world.pc.control().release("CreateOpportunity");
+    second
+        .eventually(
+            PROCESS_DEADLINE,
+            "the restarted worker synced the record",
+            || synced(&world, OPP),
+        )
+        .await;
+    second
+        .eventually(PROCESS_DEADLINE, "ACE processed both requests", || {
+            world.pc.control().held("CreateOpportunity") == 0
+                && world.pc.control().call_count("CreateOpportunity") >= 2
+        })
+        .await;
+    let created = world.ace_for(OPP);
+    assert_eq!(
+        created.len(),
+        1,
+        "no duplicate: {created:?}\n{}",
+        second.log()
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Opportunity_Id__c").as_deref(),
+        created[0]["Id"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_what_is_in_flight_and_leaves_the_rest_on_the_queue() {
+    let ids = world::opportunity_ids(4);
+    let world = World::start(
+        world::seed(
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    world::complete_opportunity(id, &format!("Acme - Project {i}"), "Prospecting")
+                })
+                .collect(),
+        ),
+        Options::default(),
+    )
+    .await;
+    for id in &ids {
+        world
+            .rep_changes(id, &[("StageName", text("Qualification"))])
+            .await;
+    }
+    // Slow Salesforce answers keep messages in flight long enough to be caught by SIGTERM.
+    world
+        .sf
+        .set_faults(|f| f.latency = Duration::from_millis(150));
+    let mut worker = world.spawn_worker(&[
+        ("ACE_SYNC_WORKER__CONCURRENCY", "2"),
+        ("ACE_SYNC_WORKER__SHUTDOWN_GRACE", "30s"),
+    ]);
+    worker
+        .eventually(PROCESS_DEADLINE, "a message is being processed", || {
+            world.pc.control().call_count("CreateOpportunity") >= 1
+        })
+        .await;
+    worker.terminate().await;
+    let status = worker.exit_status(PROCESS_DEADLINE).await;
+    assert!(status.success(), "{status:?}\n{}", worker.log());
+
+    let finished = ids.iter().filter(|id| synced(&world, id)).count();
+    assert!(
+        finished >= 1,
+        "the message in flight at SIGTERM was finished"
+    );
+    for id in &ids {
+        let expected = usize::from(synced(&world, id));
+        assert_eq!(world.ace_for(id).len(), expected, "{id}: nothing half done");
+    }
+    let (visible, in_flight) = world.queue_counts(&world.changes.url).await;
+    assert_eq!(
+        (visible + in_flight) as usize,
+        ids.len() - finished,
+        "finished messages deleted, every other one still on the queue"
+    );
+
+    // A new worker syncs the rest.
+    world.sf.set_faults(|f| f.latency = Duration::ZERO);
+    let mut worker = world.spawn_worker(&[]);
+    worker
+        .eventually(PROCESS_DEADLINE, "every record is synced", || {
+            ids.iter().all(|id| synced(&world, id))
+        })
+        .await;
+    for id in &ids {
+        assert_eq!(world.ace_for(id).len(), 1, "{id}");
+    }
+    worker.terminate().await;
+    assert!(worker.exit_status(PROCESS_DEADLINE).await.success());
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+}
+
+#[tokio::test]
+async fn sigterm_past_the_grace_leaves_the_unfinished_message_on_the_queue() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options::default(),
+    )
+    .await;
+    // The message cannot finish: its CreateOpportunity waits at ACE. A longer call timeout
+    // (and so a longer visibility timeout) keeps the client from giving up first.
+    world.pc.control().hold("CreateOpportunity");
+    let mut worker = world.spawn_worker(&[
+        ("ACE_SYNC_ACE__CALL_TIMEOUT", "2s"),
+        ("ACE_SYNC_WORKER__VISIBILITY_TIMEOUT", "21s"),
+        ("ACE_SYNC_WORKER__SHUTDOWN_GRACE", "0s"),
+    ]);
+    world
+        .rep_changes(OPP, &[("StageName", text("Qualification"))])
+        .await;
+    worker
+        .eventually(
+            PROCESS_DEADLINE,
+            "the CreateOpportunity reached ACE",
+            || world.pc.control().held("CreateOpportunity") == 1,
+        )
+        .await;
+    worker.terminate().await;
+    let status = worker.exit_status(PROCESS_DEADLINE).await;
+    let log = worker.log();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        log.contains("shutdown grace elapsed; unfinished messages return to the queue"),
+        "{log}"
+    );
+    // Not deleted, not released: invisible until its visibility timeout, then back.
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 1));
+    assert_eq!(world.sf_field(OPP, "ACE_Opportunity_Id__c"), None);
+
+    // ACE gets round to the request of the worker that has gone; a new worker finds the
+    // message again and finishes the sync.
+    world.pc.control().release("CreateOpportunity");
+    let mut worker = world.spawn_worker(&[]);
+    worker
+        .eventually(PROCESS_DEADLINE, "the new worker synced the record", || {
+            synced(&world, OPP)
+        })
+        .await;
+    assert_eq!(world.ace_for(OPP).len(), 1, "{}", worker.log());
+    worker.terminate().await;
+    assert!(worker.exit_status(PROCESS_DEADLINE).await.success());
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+    assert_eq!(world.queue_counts(&world.changes.dlq_url).await, (0, 0));
+}

@@ -51,7 +51,6 @@ pub struct World {
     pub ingress_address: String,
     pub worker: Application,
     /// The environment a separate `ace-sync work` process needs to join this world.
-    #[allow(dead_code)] // for tests that run the worker as a real process
     pub worker_env: Vec<(String, String)>,
     shutdown: CancellationToken,
 }
@@ -356,6 +355,122 @@ pub fn edit_seed(
         .find(|r| r.id.as_str() == id)
         .expect("the record is seeded");
     change(&mut record.fields);
+}
+
+/// The settings a worker process gets on top of [`World::worker_env`]: short timeouts, so the
+/// visibility timeout (which must exceed the worst-case processing time, 12 s with these) is
+/// short enough for a test to wait for a message to come back.
+pub const PROCESS_SETTINGS: &[(&str, &str)] = &[
+    ("ACE_SYNC_SALESFORCE__REQUEST_TIMEOUT", "1s"),
+    ("ACE_SYNC_ACE__CALL_TIMEOUT", "1s"),
+    ("ACE_SYNC_ACE__MAX_ATTEMPTS", "1"),
+    ("ACE_SYNC_ACE__RETRY_BASE_DELAY", "10ms"),
+    ("ACE_SYNC_WORKER__VISIBILITY_TIMEOUT", "13s"),
+    ("ACE_SYNC_WORKER__WAIT", "1s"),
+    ("ACE_SYNC_WORKER__RETRY_BASE", "200ms"),
+    ("ACE_SYNC_WORKER__RETRY_CAP", "1s"),
+    ("ACE_SYNC_TELEMETRY__FILTER", "info"),
+];
+
+/// A real `ace-sync work` process joined to a [`World`]. Killed when dropped.
+pub struct WorkerProcess {
+    child: tokio::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl World {
+    /// Starts `ace-sync work` with [`World::worker_env`], [`PROCESS_SETTINGS`] and `extra`
+    /// (which wins); its output goes to a log file that [`WorkerProcess::log`] reads.
+    pub fn spawn_worker(&self, extra: &[(&str, &str)]) -> WorkerProcess {
+        let log = std::env::temp_dir().join(format!(
+            "ace-sync-e2e-worker-{:016x}.log",
+            fastrand::u64(..)
+        ));
+        let file = std::fs::File::create(&log).expect("worker log file");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ace-sync"));
+        command
+            .arg("work")
+            .envs(
+                self.worker_env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .envs(PROCESS_SETTINGS.iter().copied())
+            .envs(extra.iter().copied())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().expect("log file handle"))
+            .stderr(file)
+            .kill_on_drop(true);
+        let child = command.spawn().expect("start ace-sync work");
+        WorkerProcess { child, log }
+    }
+}
+
+impl WorkerProcess {
+    /// SIGKILL: no chance to finish anything. Waits until the process is gone.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("SIGKILL the worker");
+    }
+
+    /// SIGTERM: the graceful shutdown.
+    pub async fn terminate(&self) {
+        let pid = self.child.id().expect("the worker is running");
+        let status = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits for the process to exit on its own, at most `timeout`.
+    pub async fn exit_status(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(status) => status.expect("wait for the worker"),
+            Err(_) => panic!(
+                "the worker did not exit within {timeout:?}; its log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// Polls `done` every 25 ms until it holds, failing at once (with the log) if the process exits,
+    /// and with the log if `timeout` passes.
+    pub async fn eventually(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut done: impl FnMut() -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the worker exited ({status}) before {what}; its log:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {timeout:?} waiting until {what}; the worker's log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_file(&self.log);
+    }
 }
 
 /// The Partner Central operations that write.
