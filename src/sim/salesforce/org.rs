@@ -56,6 +56,8 @@ pub struct LoggedRequest {
     pub soql: Option<String>,
     pub body: Option<String>,
     pub status: u16,
+    /// When it was answered (for latency measurements).
+    pub at: OffsetDateTime,
 }
 
 /// See [`Org::checkpoint`].

@@ -156,6 +156,8 @@ pub struct DeliveryAttempt {
     /// The SOAP envelope sent.
     pub body: String,
     pub outcome: DeliveryOutcome,
+    /// When the POST started (for latency measurements).
+    pub sent_at: time::OffsetDateTime,
 }
 
 pub(super) struct OutboundState {
@@ -285,11 +287,13 @@ pub(super) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         };
         match batch {
             Ok((body, due, config)) => {
+                let sent_at = time::OffsetDateTime::now_utc();
                 let outcome = post(&http, &config, &body).await;
                 let attempt = DeliveryAttempt {
                     notifications: due.into_iter().map(|(id, _)| id).collect(),
                     body,
                     outcome,
+                    sent_at,
                 };
                 if let Some(outbound) = shared.lock().outbound.as_mut() {
                     outbound.record(attempt, Instant::now());
