@@ -4,5 +4,6 @@
 
 pub mod app;
 pub mod env;
+pub mod fixtures;
 pub mod sqs;
 pub mod world;

@@ -3,27 +3,24 @@
 //! both queues, the Partner Central simulator delivering EventBridge-shaped events to the
 //! events queue, and workers that the test drives step by step.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ace_sync::config::Settings;
 use ace_sync::domain::ids::SfRecordId;
-use ace_sync::domain::sobject::{Decimal, FieldValue};
+use ace_sync::domain::sobject::FieldValue;
 use ace_sync::sim::partner_central::{self as pc, SimConfig as PcConfig, SimHandle};
 use ace_sync::sim::salesforce::{
-    DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, Seed, SeedRecord,
-    SimConfig as SfConfig,
+    DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, Seed, SimConfig as SfConfig,
 };
 use ace_sync::startup::{Application, Role};
 use ace_sync::worker::{BatchReport, Worker};
-use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::sqs::{self, FifoQueue};
 
-pub const ACME_ACCOUNT: &str = "0015g00000LmNoPAAV";
+pub use super::fixtures::*;
 
 /// What a test may change before the world starts.
 pub struct Options {
@@ -59,51 +56,6 @@ impl Drop for World {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-/// An opportunity every rule of the default mapping accepts, at `stage`.
-pub fn complete_opportunity(id: &str, name: &str, stage: &str) -> SeedRecord {
-    let close = OffsetDateTime::now_utc().date() + time::Duration::days(90);
-    let text = |s: &str| FieldValue::Text(s.to_owned());
-    let multi = |v: &[&str]| FieldValue::Multi(v.iter().map(|s| (*s).to_owned()).collect());
-    let fields: BTreeMap<String, FieldValue> = [
-        ("Name", text(name)),
-        ("AccountId", text(ACME_ACCOUNT)),
-        ("StageName", text(stage)),
-        ("CloseDate", FieldValue::Date(close)),
-        ("Type", text("New Customer")),
-        ("Amount", FieldValue::Number(Decimal::parse("250000").unwrap())),
-        (
-            "ACE_Business_Problem__c",
-            text("Acme's on-premises data warehouse misses its nightly load window twice a week, delaying the reports plant managers need at 7 am; they want Redshift with Glue pipelines to cut the load to under an hour."),
-        ),
-        (
-            "ACE_Expected_Monthly_Spend__c",
-            FieldValue::Number(Decimal::parse("12000").unwrap()),
-        ),
-        ("Use_Cases__c", multi(&["Migration/Database Migration"])),
-        ("ACE_Delivery_Models__c", multi(&["Professional Services"])),
-        ("ACE_Sales_Activities__c", multi(&["Conducted POC / Demo"])),
-        ("ACE_Primary_Needs__c", multi(&["Co-Sell - Architectural Validation"])),
-        ("AWS_Products__c", multi(&["AmazonRedshift", "AWSGlue"])),
-        ("AWS_Field_Contact__c", text("Jane Doe <jane.doe@amazon.com>")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    SeedRecord {
-        sobject_type: "Opportunity",
-        id: id.parse().unwrap(),
-        fields,
-    }
-}
-
-/// The small seed's accounts, and the given opportunities.
-pub fn seed(opportunities: Vec<SeedRecord>) -> Seed {
-    let mut seed = Seed::small();
-    seed.records.retain(|r| r.sobject_type == "Account");
-    seed.records.extend(opportunities);
-    seed
 }
 
 impl World {
@@ -343,20 +295,6 @@ impl World {
     }
 }
 
-/// Changes a seeded record's fields before the world starts (e.g. removes a field).
-pub fn edit_seed(
-    seed: &mut Seed,
-    id: &str,
-    change: impl FnOnce(&mut BTreeMap<String, FieldValue>),
-) {
-    let record = seed
-        .records
-        .iter_mut()
-        .find(|r| r.id.as_str() == id)
-        .expect("the record is seeded");
-    change(&mut record.fields);
-}
-
 /// The settings a worker process gets on top of [`World::worker_env`]: short timeouts, so the
 /// visibility timeout (which must exceed the worst-case processing time, 12 s with these) is
 /// short enough for a test to wait for a message to come back.
@@ -482,22 +420,6 @@ pub const ACE_WRITES: &[&str] = &[
     "StartEngagementFromOpportunityTask",
     "SubmitOpportunity",
 ];
-
-/// Seed opportunity ids: valid 18-character Salesforce ids, `n` of them.
-pub fn opportunity_ids(n: usize) -> Vec<String> {
-    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..n)
-        .map(|i| {
-            let digits: String = [i / (62 * 62), (i / 62) % 62, i % 62]
-                .iter()
-                .map(|d| char::from(BASE62[*d]))
-                .collect();
-            SfRecordId::parse(&format!("0065g00000Bn{digits}"))
-                .expect("a valid id")
-                .to_string()
-        })
-        .collect()
-}
 
 pub fn text(s: &str) -> Option<FieldValue> {
     Some(FieldValue::Text(s.to_owned()))
