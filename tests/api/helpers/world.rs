@@ -284,6 +284,15 @@ impl World {
             .sum()
     }
 
+    /// Writes to Salesforce so far (PATCH requests of any outcome).
+    pub fn sf_writes(&self) -> usize {
+        self.sf
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count()
+    }
+
     /// Every Partner Central call so far.
     pub fn ace_calls(&self) -> u64 {
         self.pc.control().call_counts().values().sum()
