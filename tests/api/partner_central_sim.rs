@@ -486,6 +486,35 @@ async fn a_replayed_client_token_returns_the_first_result_and_a_different_body_c
 }
 
 #[tokio::test]
+async fn a_held_call_waits_and_is_processed_on_release_even_if_its_caller_has_gone() {
+    let sim = TestSim::new().await;
+    sim.control().hold("CreateOpportunity");
+    let request = create_request(&sim, "token-held");
+    let caller = tokio::spawn(async move { request.send().await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sim.control().held("CreateOpportunity") == 0 {
+        assert!(Instant::now() < deadline, "the call never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sim.control().opportunities().is_empty());
+    assert_eq!(sim.control().call_count("CreateOpportunity"), 0);
+    caller.abort();
+    let _ = caller.await;
+
+    sim.control().release("CreateOpportunity");
+    while sim.control().opportunities().is_empty() {
+        assert!(Instant::now() < deadline, "the held call was not processed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sim.control().held("CreateOpportunity"), 0);
+    // Released for good: the next call goes straight through, and replays the token.
+    create(&sim, "token-held").await;
+    assert_eq!(sim.control().opportunities().len(), 1);
+    assert_eq!(sim.control().call_count("CreateOpportunity"), 2);
+    sim.finish().await;
+}
+
+#[tokio::test]
 async fn a_stale_last_modified_date_is_a_conflict() {
     let sim = TestSim::new().await;
     let id = create(&sim, "stale").await;
