@@ -348,6 +348,7 @@ fn log(org: &mut Org, req: &HttpRequest, soql: Option<String>, body: Option<Stri
         soql,
         body,
         status,
+        at: tokio::time::Instant::now(),
     });
 }
 
