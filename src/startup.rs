@@ -138,6 +138,10 @@ pub struct Dependencies {
     pub salesforce: Option<Arc<dyn SalesforceOrg>>,
     pub partner_central: Option<Arc<dyn PartnerCentral>>,
     pub registry: Registry,
+    /// A socket to serve on instead of binding `http.host:http.port`: whoever must know the
+    /// ingress's address before the application is built (the demo's Salesforce simulator,
+    /// whose outbound messages go there) binds it first.
+    pub listener: Option<TcpListener>,
 }
 
 impl Default for Dependencies {
@@ -148,6 +152,7 @@ impl Default for Dependencies {
             salesforce: None,
             partner_central: None,
             registry: metrics::registry(),
+            listener: None,
         }
     }
 }
@@ -186,6 +191,7 @@ impl Application {
             salesforce,
             partner_central,
             mut registry,
+            listener,
         } = dependencies;
         let sqs_metrics = SqsMetrics::register(&mut registry);
         let changes = match changes {
@@ -236,6 +242,7 @@ impl Application {
             registry_handle = MetricsRegistry::new(registry);
             let (port, server) = serve(
                 &settings,
+                listener,
                 changes.as_job_queue(),
                 ingress_metrics,
                 registry_handle.clone(),
@@ -321,6 +328,7 @@ impl Application {
 
 fn serve(
     settings: &Settings,
+    listener: Option<TcpListener>,
     queue: Arc<dyn JobQueue>,
     metrics: IngressMetrics,
     registry: MetricsRegistry,
@@ -337,12 +345,20 @@ fn serve(
         metrics,
         registry,
     };
-    let address = format!("{}:{}", settings.http.host, settings.http.port);
+    let address = match &listener {
+        Some(listener) => listener
+            .local_addr()
+            .map_or_else(|_| "the given socket".to_owned(), |a| a.to_string()),
+        None => format!("{}:{}", settings.http.host, settings.http.port),
+    };
     let bind_error = |source| StartupError::Bind {
         address: address.clone(),
         source,
     };
-    let listener = TcpListener::bind(&address).map_err(bind_error)?;
+    let listener = match listener {
+        Some(listener) => listener,
+        None => TcpListener::bind(&address).map_err(bind_error)?,
+    };
     let port = listener.local_addr().map_err(bind_error)?.port();
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
