@@ -50,7 +50,7 @@ pub async fn run(mut out: impl std::io::Write) -> Result<(), DemoError> {
         },
     )
     .await?;
-    let base = format!("http://127.0.0.1:{}", app.port().unwrap_or_default());
+    let base = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let say = |out: &mut dyn std::io::Write, line: String| {
