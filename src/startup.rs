@@ -159,8 +159,8 @@ impl Default for Dependencies {
 
 /// A built, bound, not yet running application.
 pub struct Application {
-    port: Option<u16>,
-    server: Option<actix_web::dev::Server>,
+    port: u16,
+    server: actix_web::dev::Server,
     workers: Vec<Arc<Worker>>,
     changes: QueueHandle,
     events: Option<QueueHandle>,
@@ -236,22 +236,18 @@ impl Application {
             pipeline = Some(built);
         }
 
-        let registry_handle;
-        let (port, server) = if role.serves() {
-            let ingress_metrics = IngressMetrics::register(&mut registry);
-            registry_handle = MetricsRegistry::new(registry);
-            let (port, server) = serve(
-                &settings,
-                listener,
-                changes.as_job_queue(),
-                ingress_metrics,
-                registry_handle.clone(),
-            )?;
-            (Some(port), Some(server))
-        } else {
-            registry_handle = MetricsRegistry::new(registry);
-            (None, None)
-        };
+        // Every role serves HTTP: the ingress its routes, a worker-only process health and
+        // metrics, so orchestrators can probe it and Prometheus can scrape it.
+        let ingress_metrics = IngressMetrics::register(&mut registry);
+        let registry_handle = MetricsRegistry::new(registry);
+        let (port, server) = serve(
+            &settings,
+            role,
+            listener,
+            changes.as_job_queue(),
+            ingress_metrics,
+            registry_handle.clone(),
+        )?;
         Ok(Application {
             port,
             server,
@@ -263,8 +259,8 @@ impl Application {
         })
     }
 
-    /// The HTTP port, when this role serves.
-    pub fn port(&self) -> Option<u16> {
+    /// The HTTP port: the ingress's, or for a worker-only process its health and metrics.
+    pub fn port(&self) -> u16 {
         self.port
     }
 
@@ -300,16 +296,14 @@ impl Application {
                 Ok(())
             });
         }
-        if let Some(server) = self.server {
-            let handle = server.handle();
-            let token = shutdown.clone();
-            tasks.spawn(async move {
-                token.cancelled().await;
-                handle.stop(true).await;
-                Ok(())
-            });
-            tasks.spawn(server);
-        }
+        let handle = self.server.handle();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            token.cancelled().await;
+            handle.stop(true).await;
+            Ok(())
+        });
+        tasks.spawn(self.server);
         let mut result = Ok(());
         while let Some(done) = tasks.join_next().await {
             match done {
@@ -328,6 +322,7 @@ impl Application {
 
 fn serve(
     settings: &Settings,
+    role: Role,
     listener: Option<TcpListener>,
     queue: Arc<dyn JobQueue>,
     metrics: IngressMetrics,
@@ -361,12 +356,14 @@ fn serve(
     };
     let port = listener.local_addr().map_err(bind_error)?.port();
     let state = web::Data::new(state);
+    let serves = role.serves();
     let mut server = HttpServer::new(move || {
-        App::new()
-            .into_utoipa_app()
-            .app_data(state.clone())
-            .configure(ingress::routes)
-            .into_app()
+        let app = App::new().into_utoipa_app().app_data(state.clone());
+        if serves {
+            app.configure(ingress::routes).into_app()
+        } else {
+            app.configure(ingress::operations_routes).into_app()
+        }
     })
     // Signals belong to `shutdown`; the server stops when the token fires.
     .disable_signals()
@@ -376,7 +373,11 @@ fn serve(
         server = server.workers(settings.http.workers);
     }
     let server = server.listen(listener).map_err(bind_error)?.run();
-    tracing::info!(port, queue = queue.kind(), "ingress listening");
+    if serves {
+        tracing::info!(port, queue = queue.kind(), "ingress listening");
+    } else {
+        tracing::info!(port, "health and metrics listening");
+    }
     Ok((port, server))
 }
 

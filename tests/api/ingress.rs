@@ -560,7 +560,7 @@ async fn the_ingress_serves_on_a_socket_bound_before_it_was_built() {
     )
     .await
     .expect("build");
-    assert_eq!(app.port(), Some(port), "not http.port");
+    assert_eq!(app.port(), port, "not http.port");
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let answer = reqwest::Client::new()

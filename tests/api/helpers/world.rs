@@ -132,7 +132,7 @@ impl World {
             Application::build_role(Settings::from_toml_layers(&[&base]).unwrap(), Role::Serve)
                 .await
                 .expect("ingress");
-        let ingress_address = format!("http://127.0.0.1:{}", ingress.port().unwrap());
+        let ingress_address = format!("http://127.0.0.1:{}", ingress.port());
         tokio::spawn(ingress.run_until_stopped(shutdown.clone()));
 
         // Salesforce, whose Flow posts outbound messages to the ingress.
