@@ -184,7 +184,7 @@ fn main() -> ExitCode {
                 let mut quiet = settings.telemetry.clone();
                 quiet.filter = "error".into();
                 ace_sync::telemetry::init(&quiet);
-                ace_sync::demo::run(std::io::stdout())
+                ace_sync::demo::run(&settings, std::io::stdout())
                     .await
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
             }

@@ -138,6 +138,10 @@ pub struct Dependencies {
     pub salesforce: Option<Arc<dyn SalesforceOrg>>,
     pub partner_central: Option<Arc<dyn PartnerCentral>>,
     pub registry: Registry,
+    /// A socket to serve on instead of binding `http.host:http.port`: whoever must know the
+    /// ingress's address before the application is built (the demo's Salesforce simulator,
+    /// whose outbound messages go there) binds it first.
+    pub listener: Option<TcpListener>,
 }
 
 impl Default for Dependencies {
@@ -148,14 +152,15 @@ impl Default for Dependencies {
             salesforce: None,
             partner_central: None,
             registry: metrics::registry(),
+            listener: None,
         }
     }
 }
 
 /// A built, bound, not yet running application.
 pub struct Application {
-    port: Option<u16>,
-    server: Option<actix_web::dev::Server>,
+    port: u16,
+    server: actix_web::dev::Server,
     workers: Vec<Arc<Worker>>,
     changes: QueueHandle,
     events: Option<QueueHandle>,
@@ -186,6 +191,7 @@ impl Application {
             salesforce,
             partner_central,
             mut registry,
+            listener,
         } = dependencies;
         let sqs_metrics = SqsMetrics::register(&mut registry);
         let changes = match changes {
@@ -230,21 +236,18 @@ impl Application {
             pipeline = Some(built);
         }
 
-        let registry_handle;
-        let (port, server) = if role.serves() {
-            let ingress_metrics = IngressMetrics::register(&mut registry);
-            registry_handle = MetricsRegistry::new(registry);
-            let (port, server) = serve(
-                &settings,
-                changes.as_job_queue(),
-                ingress_metrics,
-                registry_handle.clone(),
-            )?;
-            (Some(port), Some(server))
-        } else {
-            registry_handle = MetricsRegistry::new(registry);
-            (None, None)
-        };
+        // Every role serves HTTP: the ingress its routes, a worker-only process health and
+        // metrics, so orchestrators can probe it and Prometheus can scrape it.
+        let ingress_metrics = IngressMetrics::register(&mut registry);
+        let registry_handle = MetricsRegistry::new(registry);
+        let (port, server) = serve(
+            &settings,
+            role,
+            listener,
+            changes.as_job_queue(),
+            ingress_metrics,
+            registry_handle.clone(),
+        )?;
         Ok(Application {
             port,
             server,
@@ -256,8 +259,8 @@ impl Application {
         })
     }
 
-    /// The HTTP port, when this role serves.
-    pub fn port(&self) -> Option<u16> {
+    /// The HTTP port: the ingress's, or for a worker-only process its health and metrics.
+    pub fn port(&self) -> u16 {
         self.port
     }
 
@@ -293,16 +296,14 @@ impl Application {
                 Ok(())
             });
         }
-        if let Some(server) = self.server {
-            let handle = server.handle();
-            let token = shutdown.clone();
-            tasks.spawn(async move {
-                token.cancelled().await;
-                handle.stop(true).await;
-                Ok(())
-            });
-            tasks.spawn(server);
-        }
+        let handle = self.server.handle();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            token.cancelled().await;
+            handle.stop(true).await;
+            Ok(())
+        });
+        tasks.spawn(self.server);
         let mut result = Ok(());
         while let Some(done) = tasks.join_next().await {
             match done {
@@ -321,6 +322,8 @@ impl Application {
 
 fn serve(
     settings: &Settings,
+    role: Role,
+    listener: Option<TcpListener>,
     queue: Arc<dyn JobQueue>,
     metrics: IngressMetrics,
     registry: MetricsRegistry,
@@ -337,20 +340,30 @@ fn serve(
         metrics,
         registry,
     };
-    let address = format!("{}:{}", settings.http.host, settings.http.port);
+    let address = match &listener {
+        Some(listener) => listener
+            .local_addr()
+            .map_or_else(|_| "the given socket".to_owned(), |a| a.to_string()),
+        None => format!("{}:{}", settings.http.host, settings.http.port),
+    };
     let bind_error = |source| StartupError::Bind {
         address: address.clone(),
         source,
     };
-    let listener = TcpListener::bind(&address).map_err(bind_error)?;
+    let listener = match listener {
+        Some(listener) => listener,
+        None => TcpListener::bind(&address).map_err(bind_error)?,
+    };
     let port = listener.local_addr().map_err(bind_error)?.port();
     let state = web::Data::new(state);
+    let serves = role.serves();
     let mut server = HttpServer::new(move || {
-        App::new()
-            .into_utoipa_app()
-            .app_data(state.clone())
-            .configure(ingress::routes)
-            .into_app()
+        let app = App::new().into_utoipa_app().app_data(state.clone());
+        if serves {
+            app.configure(ingress::routes).into_app()
+        } else {
+            app.configure(ingress::operations_routes).into_app()
+        }
     })
     // Signals belong to `shutdown`; the server stops when the token fires.
     .disable_signals()
@@ -360,7 +373,11 @@ fn serve(
         server = server.workers(settings.http.workers);
     }
     let server = server.listen(listener).map_err(bind_error)?.run();
-    tracing::info!(port, queue = queue.kind(), "ingress listening");
+    if serves {
+        tracing::info!(port, queue = queue.kind(), "ingress listening");
+    } else {
+        tracing::info!(port, "health and metrics listening");
+    }
     Ok((port, server))
 }
 

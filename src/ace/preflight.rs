@@ -65,6 +65,7 @@ pub enum FindingCode {
     InvolvementTypeConflict,
     SolutionRequired,
     InvalidUseCase,
+    InvalidAwsProduct,
     AmountNotPositive,
     CurrencyNotAccepted,
     TargetCompanyNotAccepted,
@@ -116,6 +117,7 @@ impl FindingCode {
             Self::InvolvementTypeConflict => "involvement_type_conflict",
             Self::SolutionRequired => "solution_required",
             Self::InvalidUseCase => "invalid_use_case",
+            Self::InvalidAwsProduct => "invalid_aws_product",
             Self::AmountNotPositive => "amount_not_positive",
             Self::CurrencyNotAccepted => "currency_not_accepted",
             Self::TargetCompanyNotAccepted => "target_company_not_accepted",
@@ -397,6 +399,7 @@ impl RuleCheck<'_> {
         self.life_cycle(findings);
         self.marketing(findings);
         self.primary_needs(findings);
+        self.aws_products(findings);
         self.quality(findings, submitting);
     }
 
@@ -775,6 +778,35 @@ impl RuleCheck<'_> {
                 );
             }
         }
+    }
+
+    /// AWS products are associated after creation; one ACE does not know fails that call
+    /// (AssociateOpportunity: "must be one of the allowed AWS products").
+    fn aws_products(&self, findings: &mut Vec<Finding>) {
+        let unknown: Vec<&str> = self
+            .request
+            .aws_products
+            .iter()
+            .map(String::as_str)
+            .filter(|code| !rules::is_aws_product(code))
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let (sf, label) = match &self.mapping.aws_products {
+            Some((field, _)) => (Some(field.as_str()), self.mapping.label(field)),
+            None => (None, "AWS products".to_owned()),
+        };
+        findings.push(Finding::error(
+            FindingCode::InvalidAwsProduct,
+            sf,
+            Some("RelatedEntityIdentifiers.AwsProducts"),
+            format!(
+                "{label}: {} {} not an AWS product code ACE knows; use the codes of AWS's product list, e.g. AmazonRedshift (ACE: RelatedEntityIdentifiers.AwsProducts)",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" }
+            ),
+        ));
     }
 
     /// ace-lifecycle.md, "Quality signals the seed names".

@@ -94,6 +94,12 @@ const US_STATES: &str = include_str!("data/us-states.tsv");
 const POSTAL_CODES: &str = include_str!("data/postal-codes.tsv");
 const NO_POSTAL_CODE: &str = include_str!("data/countries-without-postal-code.tsv");
 const CUSTOMER_USE_CASES: &str = include_str!("data/customer-use-cases.txt");
+const AWS_PRODUCT_CODES: &str = include_str!("data/aws-product-codes.txt");
+
+/// Whether ACE knows `code` as an AWS product (`AssociateOpportunity` refuses others).
+pub fn is_aws_product(code: &str) -> bool {
+    data_lines(AWS_PRODUCT_CODES).any(|c| c == code)
+}
 
 fn data_lines(text: &str) -> impl Iterator<Item = &str> {
     text.lines()

@@ -269,12 +269,41 @@ impl ClientToken {
         purpose: TokenPurpose,
         generation: u32,
     ) -> Self {
+        Self::from_hash(Self::hash(org, record, purpose, generation))
+    }
+
+    /// [`derive`](Self::derive), also keyed to `version`: what the operation acts on, as it
+    /// stands (e.g. an ACE opportunity id and its `LastModifiedDate`), so that a repeat after
+    /// it changed is a new request while a retry is the same one.
+    pub fn derive_versioned(
+        org: &SfOrgId,
+        record: &SfOpportunityId,
+        purpose: TokenPurpose,
+        generation: u32,
+        version: &str,
+    ) -> Self {
+        let mut hash = Self::hash(org, record, purpose, generation);
+        hash.update([0u8]);
+        hash.update(version.as_bytes());
+        Self::from_hash(hash)
+    }
+
+    fn hash(
+        org: &SfOrgId,
+        record: &SfOpportunityId,
+        purpose: TokenPurpose,
+        generation: u32,
+    ) -> Sha256 {
         let mut hash = Sha256::new();
         for part in [org.key15(), record.as_str(), purpose.label()] {
             hash.update(part.as_bytes());
             hash.update([0u8]);
         }
         hash.update(generation.to_be_bytes());
+        hash
+    }
+
+    fn from_hash(hash: Sha256) -> Self {
         let digest = hash.finalize();
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         // Shaped like a UUID, the form AWS's examples use; ≤ 255 characters as the model requires.
@@ -375,5 +404,28 @@ mod tests {
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(a.as_str().len(), 36);
+    }
+
+    #[test]
+    fn versioned_tokens_differ_by_version_and_by_generation() {
+        let org = SfOrgId::parse("00D5g00000ABCdeEAH").unwrap();
+        let opp = SfOpportunityId::parse("0065g00000QrStUAAV").unwrap();
+        let purpose = TokenPurpose::StartEngagementFromOpportunity;
+        let token = |generation, version| {
+            ClientToken::derive_versioned(&org, &opp, purpose, generation, version)
+        };
+        assert_eq!(
+            token(0, "O1@1"),
+            token(0, "O1@1"),
+            "a retry is the same request"
+        );
+        assert_ne!(token(0, "O1@1"), token(0, "O1@2"));
+        assert_ne!(token(0, "O1@1"), token(1, "O1@1"));
+        // Generation and version cannot cancel out (they once were XORed together).
+        assert_ne!(token(0, "1700000000"), token(1, "1700000001"));
+        assert_ne!(
+            token(0, "O1@1"),
+            ClientToken::derive(&org, &opp, purpose, 0)
+        );
     }
 }

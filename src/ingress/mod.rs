@@ -37,6 +37,14 @@ pub struct IngressState {
     pub registry: MetricsRegistry,
 }
 
+/// Mounts the operations routes only (health and metrics): what a worker-only process serves.
+pub fn operations_routes(config: &mut ServiceConfig<'_>) {
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(health::metrics);
+}
+
 /// Mounts the ingress routes. Each is registered with `service`, so utoipa collects it into
 /// the OpenAPI document (`openapi::document`).
 pub fn routes(config: &mut ServiceConfig<'_>) {

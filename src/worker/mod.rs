@@ -9,9 +9,10 @@
 //!   other; when one of them is retried, the rest of its group in the same batch is released
 //!   unprocessed, so nothing overtakes it. Different groups run concurrently, bounded by a
 //!   semaphore.
-//! - Shutdown: when the token fires, no new receive starts; messages in flight get
-//!   `shutdown_grace` to finish; anything unfinished is neither deleted nor released, so the
-//!   queue hands it out again after its visibility timeout.
+//! - Shutdown: when the token fires, no new receive starts; received messages not yet started
+//!   are handed back at once; messages in flight get `shutdown_grace` to finish; anything still
+//!   unfinished then is neither deleted nor released, so the queue hands it out again after its
+//!   visibility timeout.
 
 pub mod pipeline;
 
@@ -352,7 +353,15 @@ async fn process_group(
             continue;
         }
         if shutdown.is_cancelled() {
-            // Not started: leave it to come back after its visibility timeout.
+            // Not started, and this worker is stopping: hand it back at once, undeleted, so
+            // another worker takes it without waiting out the visibility timeout.
+            if let Err(e) = source
+                .change_visibility(&message.receipt, Duration::ZERO)
+                .await
+            {
+                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "releasing an unstarted message failed; it returns after its visibility timeout");
+            }
+            held_back = Some(Duration::ZERO);
             continue;
         }
         let Ok(_permit) = permits.clone().acquire_owned().await else {

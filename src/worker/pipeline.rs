@@ -209,6 +209,31 @@ pub struct Pipeline {
     catalog: Catalog,
     read_fields: Vec<String>,
     metrics: PipelineMetrics,
+    records: RecordLocks,
+}
+
+/// One record is worked on by one task at a time in this process. The changes queue already
+/// serializes a record's changes (its FIFO group), but an ACE event for the same record comes
+/// from the other queue: without this, the events worker could write back ACE's state as it
+/// was before the changes worker's create or submission, over that newer write-back. Striped,
+/// so memory stays bounded whatever the number of records.
+struct RecordLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl RecordLocks {
+    fn new() -> Self {
+        Self {
+            stripes: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    async fn lock(&self, id: &SfOpportunityId) -> tokio::sync::MutexGuard<'_, ()> {
+        let hash = id.as_str().bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        self.stripes[hash % self.stripes.len()].lock().await
+    }
 }
 
 /// Why processing stopped short; each becomes a [`Disposition`].
@@ -336,6 +361,7 @@ impl Pipeline {
             catalog,
             read_fields,
             metrics,
+            records: RecordLocks::new(),
         }
     }
 
@@ -353,6 +379,7 @@ impl Pipeline {
         id: &SfOpportunityId,
         changed_at: Option<OffsetDateTime>,
     ) -> Disposition {
+        let _record = self.records.lock(id).await;
         match self.try_sync(org, id, changed_at).await {
             Ok(outcome) => {
                 self.metrics.outcome(outcome);
@@ -951,6 +978,14 @@ impl Pipeline {
             return Ok("event_not_ours");
         };
         tracing::Span::current().record("sf_opportunity_id", sf_id.as_str());
+        // Under the record's lock, ACE's state is read again: a sync of the same record that
+        // was running meanwhile has finished, and what is written back is newer than it.
+        let _record = self.records.lock(&sf_id).await;
+        let opportunity = match self.ace.get(id).await {
+            Ok(opportunity) => opportunity,
+            Err(AceError::NotFound { .. }) => return Ok("event_unknown_opportunity"),
+            Err(e) => return Err(e.into()),
+        };
         let record = match self.sf.read_opportunity(&sf_id, &self.read_fields).await {
             Ok(record) => record,
             Err(SalesforceError::NoSuchRecord { .. }) => return Ok("event_record_gone"),

@@ -332,6 +332,21 @@ fn scenario_record(opportunity: &serde_json::Map<String, Value>, stage: &str) ->
             Value::String(s) if name == "targetCloseDate" => date(s),
             Value::String(s) => text(s),
             Value::Number(n) => number(&n.to_string()),
+            // The sheet's bodies use placeholders ("product1") where real product codes go;
+            // its own step 7.9 says invalid codes are refused, so stand in real ones.
+            Value::Array(items) if name == "awsProducts" => FieldValue::Multi(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|code| match code {
+                        "product1" => "AmazonS3",
+                        "product2" => "AmazonRedshift",
+                        "product3" => "AWSGlue",
+                        other => other,
+                    })
+                    .map(str::to_owned)
+                    .collect(),
+            ),
             Value::Array(items) => FieldValue::Multi(
                 items
                     .iter()
@@ -830,6 +845,13 @@ fn each_rule_names_the_field_to_fix() {
             OtherCompetitorRequired,
             Some("ACE_Other_Competitors__c"),
             "is required when the competitor is Other",
+        ),
+        (
+            "AWS product ACE does not know",
+            vec![("AWS_Products__c", Some(multi(&["AmazonS3", "AmazonRDS"])))],
+            InvalidAwsProduct,
+            Some("AWS_Products__c"),
+            "AmazonRDS is not an AWS product code ACE knows",
         ),
         (
             "use case ACE lacks",

@@ -537,3 +537,43 @@ async fn the_healthcheck_command_probes_a_running_instance() {
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("cannot reach"));
 }
+
+#[tokio::test]
+async fn the_ingress_serves_on_a_socket_bound_before_it_was_built() {
+    // Whoever must know the address first (the demo's Salesforce simulator) binds it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let settings =
+        ace_sync::config::Settings::from_toml_layers(&["[http]\nport = 1\nworkers = 1\n"]).unwrap();
+    let queue = ace_sync::adapters::memory_queue::MemoryQueue::new(
+        "bound-first",
+        settings.queue.memory.clone(),
+    );
+    let app = ace_sync::startup::Application::build_with(
+        settings,
+        ace_sync::startup::Role::Serve,
+        ace_sync::startup::Dependencies {
+            changes: Some(ace_sync::startup::QueueHandle::Memory(queue.clone())),
+            listener: Some(listener),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("build");
+    assert_eq!(app.port(), port, "not http.port");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{port}/salesforce/outbound-message"
+        ))
+        .header("content-type", "text/xml; charset=utf-8")
+        .body(SINGLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(queue.depth(), 1);
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

@@ -9,5 +9,6 @@ mod openapi;
 mod partner_central_client;
 mod partner_central_sim;
 mod queue_contract;
+mod roles;
 mod salesforce;
 mod sqs_faults;

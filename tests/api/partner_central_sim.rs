@@ -1575,6 +1575,65 @@ async fn automatic_reviews_move_on_their_own() {
 }
 
 #[tokio::test]
+async fn the_call_log_and_the_opportunity_history_record_what_happened_in_order() {
+    let sim = TestSim::new().await;
+    let before = tokio::time::Instant::now();
+    let id = submitted(&sim, "logged").await;
+    let missing = sim
+        .client
+        .get_opportunity()
+        .catalog("Sandbox")
+        .identifier("O9999999")
+        .send()
+        .await;
+    assert!(missing.is_err());
+    sim.control().decide_review(&id, ReviewDecision::Approve);
+
+    let log = sim.control().call_log();
+    let calls: Vec<(&str, Option<&str>, Option<&str>)> = log
+        .iter()
+        .map(|c| (c.operation.as_str(), c.resource_id.as_deref(), c.error))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("CreateOpportunity", Some(id.as_str()), None),
+            ("AssociateOpportunity", Some(id.as_str()), None),
+            ("AssociateOpportunity", Some(id.as_str()), None),
+            (
+                "StartEngagementFromOpportunityTask",
+                Some(id.as_str()),
+                None
+            ),
+            (
+                "GetOpportunity",
+                Some("O9999999"),
+                Some("ResourceNotFoundException")
+            ),
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(log[0].at >= before);
+
+    let changes = sim.control().opportunity_history();
+    let history: Vec<(&str, &str)> = changes
+        .iter()
+        .filter(|c| c.opportunity_id == id)
+        .map(|c| (c.detail_type, c.review_status.as_str()))
+        .collect();
+    assert_eq!(
+        history.first(),
+        Some(&("Opportunity Created", "Pending Submission"))
+    );
+    assert!(
+        history.contains(&("Opportunity Updated", "Submitted")),
+        "{history:?}"
+    );
+    assert_eq!(history.last(), Some(&("Opportunity Updated", "Approved")));
+    sim.finish().await;
+}
+
+#[tokio::test]
 async fn associations_are_checked_against_solutions_products_and_formats() {
     let sim = TestSim::new().await;
     let solutions = sim

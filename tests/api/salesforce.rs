@@ -439,6 +439,7 @@ fn desired(pairs: &[(&str, Option<FieldValue>)]) -> BTreeMap<String, Option<Fiel
 #[tokio::test]
 async fn a_write_back_sends_only_changed_fields_and_nothing_when_unchanged() {
     let sim = sim().await;
+    let started = tokio::time::Instant::now();
     let client = client(&sim);
     let wanted = fields(&[
         "Name",
@@ -486,10 +487,29 @@ async fn a_write_back_sends_only_changed_fields_and_nothing_when_unchanged() {
             r#"{"ACE_Last_Synced__c":"2026-08-14T18:30:00.000+0000","ACE_Opportunity_Id__c":"O1234567","ACE_Sync_Status__c":"Synced"}"#
         )
     );
+    // The log says when each request was answered, in order.
+    let log = sim.requests();
+    assert!(log.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(patch.at >= started && patch.at <= tokio::time::Instant::now());
     let stored = sim.record(&rec(ACME_MIGRATION)).unwrap();
     assert_eq!(
         stored.fields["ACE_Opportunity_Id__c"],
         FieldValue::Text("O1234567".into())
+    );
+    let written = |s: &SalesforceSim| {
+        s.record(&rec(ACME_MIGRATION)).is_some_and(|r| {
+            r.fields
+                .get("ACE_Opportunity_Id__c")
+                .map(FieldValue::to_text)
+                .as_deref()
+                == Some("O1234567")
+        })
+    };
+    assert!(sim.wait_until(WAIT, written).await);
+    assert!(
+        !sim.wait_until(Duration::from_millis(20), |s| !written(s))
+            .await,
+        "false once the deadline passes"
     );
     assert_eq!(
         stored.fields["LastModifiedById"].to_text(),
@@ -1014,6 +1034,9 @@ async fn deliveries_are_retried_until_acked_and_carry_the_latest_data() {
         }
     );
     assert_eq!(retried[1].outcome, DeliveryOutcome::Acked);
+    // The first attempt was held until the rename; each retry starts after the answer before.
+    assert!(log[0].answered_at > log[0].sent_at);
+    assert!(log.windows(2).all(|w| w[0].answered_at <= w[1].sent_at));
 }
 
 #[tokio::test]
@@ -1093,7 +1116,7 @@ async fn an_outbound_message_from_the_simulator_reaches_the_ingress_queue() {
 
     let settings = Settings::from_toml_layers(&["[http]\nport = 0\nworkers = 1\n"]).unwrap();
     let app = Application::build(settings).await.expect("ingress");
-    let port = app.port().expect("the ingress serves");
+    let port = app.port();
     let QueueHandle::Memory(queue) = app.changes_queue().clone() else {
         panic!("no queue URL configured, so the embedded queue")
     };

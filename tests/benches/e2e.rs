@@ -12,8 +12,9 @@
 //!
 //! 1. Latency over `--opportunities` (200) opportunities moved to the submission stage (create,
 //!    associate, submit, write back), paced at `--rate` (10/s) and then all at once: from the
-//!    outbound message POST (the simulator's delivery) to CreateOpportunity at ACE (the
-//!    opportunity's CreatedDate), and to the write-back of the ACE id (the PATCH at Salesforce).
+//!    outbound message POST (the simulator's delivery log) to CreateOpportunity at ACE (the
+//!    simulator's call log), and to the write-back of the ACE id (the PATCH in the Salesforce
+//!    simulator's request log); all three on this process's monotonic clock.
 //! 2. ACE write calls per CRM change: 50 opportunities × 5 edits (a stage change that creates,
 //!    a mapped field, two fields ACE does not get, the submission stage), with a Flow that fires
 //!    on every one of those fields and on ace-sync's own, for every user, so each write-back
@@ -33,8 +34,6 @@ use ace_sync::sim::partner_central::{self as pc, SimConfig as PcConfig, SimHandl
 use ace_sync::sim::salesforce::{
     DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, SimConfig as SfConfig,
 };
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use url::Url;
 
 #[allow(dead_code)]
@@ -229,6 +228,8 @@ impl World {
             "work",
             &common,
             &[
+                // It serves health and metrics; any free port.
+                ("ACE_SYNC_HTTP__PORT", "0".to_owned()),
                 ("ACE_SYNC_ACE__ENDPOINT_URL", pc.endpoint_url().to_owned()),
                 ("ACE_SYNC_ACE__WRITES_PER_SECOND", "1000.0".to_owned()),
                 ("ACE_SYNC_ACE__WRITE_BURST", "100".to_owned()),
@@ -399,8 +400,8 @@ impl Latency {
     }
 }
 
-fn ms(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
-    (to - from).as_seconds_f64() * 1000.0
+fn ms(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64() * 1000.0
 }
 
 /// Moves `n` opportunities to the submission stage, paced at `rate` per second (all at once
@@ -432,35 +433,53 @@ async fn latency(endpoint: &str, n: usize, rate: Option<f64>) -> Latency {
         .into_iter()
         .map(|n| (n.id.to_string(), n.record_id.to_string()))
         .collect();
-    let mut posted: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
+    let mut posted: BTreeMap<String, Instant> = BTreeMap::new();
     for delivery in world.sf.deliveries() {
         if delivery.outcome != DeliveryOutcome::Acked {
             continue;
         }
         for notification in &delivery.notifications {
             if let Some(record) = record_of.get(notification.as_str()) {
-                posted.entry(record.clone()).or_insert(delivery.sent_at);
+                posted
+                    .entry(record.clone())
+                    .or_insert(delivery.sent_at.into_std());
             }
         }
     }
-    let created: BTreeMap<String, OffsetDateTime> = world
+    let record_of_ace: BTreeMap<String, String> = world
         .pc
         .control()
         .opportunities()
         .into_iter()
         .filter_map(|o| {
-            let record = o["PartnerOpportunityIdentifier"].as_str()?.to_owned();
-            let at = OffsetDateTime::parse(o["CreatedDate"].as_str()?, &Rfc3339).ok()?;
-            Some((record, at))
+            Some((
+                o["Id"].as_str()?.to_owned(),
+                o["PartnerOpportunityIdentifier"].as_str()?.to_owned(),
+            ))
         })
         .collect();
-    let mut written: BTreeMap<String, OffsetDateTime> = BTreeMap::new();
+    let mut created: BTreeMap<String, Instant> = BTreeMap::new();
+    for call in world.pc.control().call_log() {
+        if call.operation != "CreateOpportunity" || call.error.is_some() {
+            continue;
+        }
+        if let Some(record) = call
+            .resource_id
+            .as_ref()
+            .and_then(|id| record_of_ace.get(id))
+        {
+            created.entry(record.clone()).or_insert(call.at.into_std());
+        }
+    }
+    let mut written: BTreeMap<String, Instant> = BTreeMap::new();
     for request in world.sf.requests() {
         if request.method != "PATCH" || !(200..300).contains(&request.status) {
             continue;
         }
         if let Some(record) = ids.iter().find(|id| request.path.ends_with(id.as_str())) {
-            written.entry(record.clone()).or_insert(request.at);
+            written
+                .entry(record.clone())
+                .or_insert(request.at.into_std());
         }
     }
     let mut to_create = Vec::new();

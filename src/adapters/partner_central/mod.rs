@@ -557,14 +557,15 @@ impl PartnerCentral for PartnerCentralClient {
         );
         let submission = match &request.submission {
             Some(submission) if not_yet_submitted => {
-                // Keyed to the opportunity's LastModifiedDate: a retry of this submission replays
-                // the same task, while a submission after the opportunity changed (a rep fixed
-                // what a failed task reported) is a new one.
-                let token = ClientToken::derive(
+                // Keyed to the opportunity and its LastModifiedDate: a retry of this submission
+                // replays the same task, while a submission after the opportunity changed (a rep
+                // fixed what a failed task reported) is a new one.
+                let token = ClientToken::derive_versioned(
                     &origin.org,
                     &origin.record,
                     TokenPurpose::StartEngagementFromOpportunity,
-                    origin.generation ^ (current.last_modified_date.unix_timestamp() as u32),
+                    origin.generation,
+                    &format!("{id}@{}", current.last_modified_date.unix_timestamp_nanos()),
                 );
                 let task = self
                     .submit(&id, submission, &token)

@@ -11,7 +11,7 @@ pub use super::engagements::InvitationSpec;
 use super::review::ReviewDecision;
 pub use super::service::ReviewTransition;
 use super::service::Sim;
-pub use super::store::Fault;
+pub use super::store::{Fault, LoggedCall, OpportunityChange};
 
 /// A handle on a running simulator's state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -56,6 +56,18 @@ impl SimControl {
     /// Calls received per operation (all of them: failed, throttled and faulted ones too).
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.sim.state().calls.clone()
+    }
+
+    /// The most recent calls (up to 10 000), in order, each with when it was answered and
+    /// what it was about.
+    pub fn call_log(&self) -> Vec<LoggedCall> {
+        self.sim.state().call_log.clone()
+    }
+
+    /// Each opportunity as it stood whenever one of its events was published (up to 10 000,
+    /// in order): review status and stage over time.
+    pub fn opportunity_history(&self) -> Vec<OpportunityChange> {
+        self.sim.state().opportunity_history.clone()
     }
 
     pub fn call_count(&self, operation: &str) -> u64 {

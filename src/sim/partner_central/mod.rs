@@ -38,7 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ace::model::{ModelError, ServiceModel};
 
-pub use control::{Fault, InvitationSpec, ReviewTransition, SimControl};
+pub use control::{
+    Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
+};
 pub use events::{EventSink, JobQueueEventSink, SimEvent, SinkError, SqsEventSink};
 pub use quotas::{QuotaConfig, RateQuota};
 pub use review::{ReviewConfig, ReviewDecision, ReviewPolicy, ReviewRules, ReviewTiming};

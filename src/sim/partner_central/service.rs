@@ -82,8 +82,36 @@ impl Sim {
         &self.events
     }
 
-    /// One API call, after the wire layer found its operation and parsed its body.
+    /// One API call, after the wire layer found its operation and parsed its body; logged
+    /// with its answer.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
+        let result = self.answer(operation, input);
+        let resource_id = [
+            "Identifier",
+            "OpportunityIdentifier",
+            "RelatedOpportunityIdentifier",
+        ]
+        .iter()
+        .find_map(|member| input.get(*member).and_then(Value::as_str))
+        .or_else(|| {
+            result
+                .as_ref()
+                .ok()
+                .and_then(|output| output.get("Id"))
+                .and_then(Value::as_str)
+        })
+        .map(str::to_owned);
+        let entry = store::LoggedCall {
+            at: tokio::time::Instant::now(),
+            operation: operation.to_owned(),
+            resource_id,
+            error: result.as_ref().err().map(ApiError::type_name),
+        };
+        store::push_bounded(&mut self.state().call_log, entry);
+        result
+    }
+
+    fn answer(&self, operation: &str, input: &Value) -> Result<Value, ApiError> {
         let op = self
             .model
             .operation(operation)
@@ -226,6 +254,16 @@ impl Sim {
         let arn = self.opportunity_arn(catalog, id);
         let event =
             SimEvent::opportunity(self.event_context(&time), detail_type, catalog, id, &arn);
+        if let Some(o) = state.opportunities.get(id) {
+            let change = store::OpportunityChange {
+                at: tokio::time::Instant::now(),
+                opportunity_id: id.to_owned(),
+                detail_type: detail_type.as_str(),
+                review_status: o.review_status.as_str().to_owned(),
+                stage: o.body_str("LifeCycle.Stage").map(str::to_owned),
+            };
+            store::push_bounded(&mut state.opportunity_history, change);
+        }
         self.publish(state, event);
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+use tokio::time::Instant;
 
 use super::error::ApiError;
 
@@ -207,6 +208,46 @@ impl Fault {
     }
 }
 
+/// One answered API call, for the control API (a demo's timeline, tests that care about
+/// order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedCall {
+    /// When the answer was ready.
+    pub at: Instant,
+    pub operation: String,
+    /// What the call is about: the `Identifier`, `OpportunityIdentifier` or
+    /// `RelatedOpportunityIdentifier` it names, or for a create, the id it created. `None` for
+    /// calls that name nothing (lists).
+    pub resource_id: Option<String>,
+    /// The error type it was answered with (`ValidationException`, …); `None` on success.
+    pub error: Option<&'static str>,
+}
+
+/// An opportunity as it stood when one of its events was published: what a subscriber to the
+/// events would find if it called GetOpportunity at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpportunityChange {
+    pub at: Instant,
+    pub opportunity_id: String,
+    /// `Opportunity Created` or `Opportunity Updated`.
+    pub detail_type: &'static str,
+    pub review_status: String,
+    /// `LifeCycle.Stage`.
+    pub stage: Option<String>,
+}
+
+/// The call log and the opportunity history keep this many entries, so a long-running
+/// sandbox does not grow forever.
+pub const LOG_LIMIT: usize = 10_000;
+
+/// Appends to a bounded log, dropping the oldest tenth when it is full.
+pub fn push_bounded<T>(log: &mut Vec<T>, entry: T) {
+    if log.len() >= LOG_LIMIT {
+        log.drain(..LOG_LIMIT / 10);
+    }
+    log.push(entry);
+}
+
 #[derive(Debug, Default)]
 pub struct State {
     next_opportunity_number: u64,
@@ -217,6 +258,8 @@ pub struct State {
     pub from_opportunity_tasks: Vec<Task>,
     pub by_invitation_tasks: Vec<Task>,
     pub calls: BTreeMap<String, u64>,
+    /// The most recent calls, in arrival order.
+    pub call_log: Vec<LoggedCall>,
     pub faults: HashMap<String, (Fault, u32)>,
     /// Operations whose calls wait before being processed, until released: dropping the
     /// sender opens the gate.
@@ -224,6 +267,8 @@ pub struct State {
     /// Calls waiting at a hold now, by operation.
     pub held: BTreeMap<String, u64>,
     pub events: Vec<Value>,
+    /// Each opportunity as it stood when one of its events was published, in order.
+    pub opportunity_history: Vec<OpportunityChange>,
     /// Responses that broke their output shape (a simulator bug the tests look for).
     pub output_violations: Vec<String>,
 }

@@ -348,7 +348,7 @@ fn log(org: &mut Org, req: &HttpRequest, soql: Option<String>, body: Option<Stri
         soql,
         body,
         status,
-        at: super::org::now_millis(),
+        at: tokio::time::Instant::now(),
     });
 }
 

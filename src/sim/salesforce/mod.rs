@@ -629,15 +629,26 @@ impl SalesforceSim {
         timeout: Duration,
         done: impl Fn(&[NotificationStatus]) -> bool,
     ) -> bool {
+        self.wait_until(timeout, |sim| done(&sim.notifications()))
+            .await
+    }
+
+    /// Waits until `done` holds for the org, re-checking after each REST call, delivery
+    /// attempt and in-process change; false if `timeout` passes first.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&SalesforceSim) -> bool,
+    ) -> bool {
         let mut changes = self.shared.changes.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if done(&self.notifications()) {
+            if done(self) {
                 return true;
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
-                _ => return done(&self.notifications()),
+                _ => return done(self),
             }
         }
     }

@@ -56,8 +56,8 @@ pub struct LoggedRequest {
     pub soql: Option<String>,
     pub body: Option<String>,
     pub status: u16,
-    /// When it was answered (for latency measurements).
-    pub at: OffsetDateTime,
+    /// When it was answered (its effect on the records, if any, had happened).
+    pub at: Instant,
 }
 
 /// See [`Org::checkpoint`].

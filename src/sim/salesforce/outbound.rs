@@ -156,8 +156,9 @@ pub struct DeliveryAttempt {
     /// The SOAP envelope sent.
     pub body: String,
     pub outcome: DeliveryOutcome,
-    /// When the POST started (for latency measurements).
-    pub sent_at: time::OffsetDateTime,
+    /// When the POST started, and when its answer (or its failure) was in.
+    pub sent_at: Instant,
+    pub answered_at: Instant,
 }
 
 pub(super) struct OutboundState {
@@ -287,16 +288,18 @@ pub(super) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
         };
         match batch {
             Ok((body, due, config)) => {
-                let sent_at = time::OffsetDateTime::now_utc();
+                let sent_at = Instant::now();
                 let outcome = post(&http, &config, &body).await;
+                let answered_at = Instant::now();
                 let attempt = DeliveryAttempt {
                     notifications: due.into_iter().map(|(id, _)| id).collect(),
                     body,
                     outcome,
                     sent_at,
+                    answered_at,
                 };
                 if let Some(outbound) = shared.lock().outbound.as_mut() {
-                    outbound.record(attempt, Instant::now());
+                    outbound.record(attempt, answered_at);
                 }
                 shared.changed();
             }

@@ -52,10 +52,7 @@ impl TestApp {
         let app = Application::build(settings)
             .await
             .expect("build application");
-        let address = format!(
-            "http://127.0.0.1:{}",
-            app.port().expect("the ingress serves")
-        );
+        let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run_until_stopped(shutdown.clone()));
         TestApp {

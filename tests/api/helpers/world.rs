@@ -84,7 +84,7 @@ impl World {
             Application::build_role(Settings::from_toml_layers(&[&base]).unwrap(), Role::Serve)
                 .await
                 .expect("ingress");
-        let ingress_address = format!("http://127.0.0.1:{}", ingress.port().unwrap());
+        let ingress_address = format!("http://127.0.0.1:{}", ingress.port());
         tokio::spawn(ingress.run_until_stopped(shutdown.clone()));
 
         // Salesforce, whose Flow posts outbound messages to the ingress.
@@ -308,6 +308,8 @@ impl World {
 /// visibility timeout (which must exceed the worst-case processing time, 12 s with these) is
 /// short enough for a test to wait for a message to come back.
 pub const PROCESS_SETTINGS: &[(&str, &str)] = &[
+    // A worker serves health and metrics; several run at once in the tests.
+    ("ACE_SYNC_HTTP__PORT", "0"),
     ("ACE_SYNC_SALESFORCE__REQUEST_TIMEOUT", "1s"),
     ("ACE_SYNC_ACE__CALL_TIMEOUT", "1s"),
     ("ACE_SYNC_ACE__MAX_ATTEMPTS", "1"),
