@@ -877,7 +877,8 @@ impl Pipeline {
             other => (
                 SyncStatus::Error,
                 format!(
-                    "ace-sync could not sync this opportunity with ACE: {other}. An administrator has to look at it."
+                    "ace-sync could not sync this opportunity with ACE: {}. An administrator has to look at it.",
+                    other.to_string().trim_end_matches('.')
                 ),
             ),
         };
