@@ -4,7 +4,7 @@
 //! It is **not durable**: whatever is on it is lost when the process stops, and a message it
 //! acknowledged to Salesforce may therefore never be processed. `startup` says so loudly.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,8 +36,10 @@ struct State {
     next_id: u64,
     /// In send order; FIFO order within a group is this order.
     messages: VecDeque<Stored>,
-    /// Deduplication ids and when they were first seen.
-    seen: HashMap<String, Instant>,
+    /// Deduplication ids within the window, and the same in the order first seen, so that
+    /// expiring them costs only what expires.
+    seen: HashSet<String>,
+    seen_order: VecDeque<(Instant, String)>,
 }
 
 struct Stored {
@@ -106,11 +108,19 @@ impl MemoryQueue {
         let now = Instant::now();
         let mut state = self.lock();
         let window = self.inner.settings.deduplication_window;
-        state.seen.retain(|_, at| now.duration_since(*at) < window);
-        if state.seen.contains_key(&message.dedup_id) {
+        while let Some((at, _)) = state.seen_order.front() {
+            if now.duration_since(*at) < window {
+                break;
+            }
+            if let Some((_, id)) = state.seen_order.pop_front() {
+                state.seen.remove(&id);
+            }
+        }
+        if state.seen.contains(&message.dedup_id) {
             return;
         }
-        state.seen.insert(message.dedup_id, now);
+        state.seen.insert(message.dedup_id.clone());
+        state.seen_order.push_back((now, message.dedup_id));
         state.next_id += 1;
         let message_id = format!("{}-{}", self.inner.name, state.next_id);
         state.messages.push_back(Stored {
