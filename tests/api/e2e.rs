@@ -61,6 +61,28 @@ async fn a_stage_change_is_created_submitted_approved_and_written_back() {
     let team = world.sf_field(OPP, "ACE_AWS_Team__c").unwrap_or_default();
     assert!(!team.is_empty(), "the AWS team is written back");
     assert!(world.pc.control().output_violations().is_empty());
+
+    // The operating figures saw it: outcomes, calls, the submission (with its named AWS
+    // contact and its lag) and the time in review.
+    let metrics = world.worker.metrics().encode();
+    for sample in [
+        r#"ace_sync_sync_outcomes_total{outcome="created_and_submitted"} 1"#,
+        r#"ace_sync_submissions_total{aws_field_contact="named"} 1"#,
+        "ace_sync_submission_lag_seconds_count 1",
+        r#"ace_sync_time_in_review_seconds_count{decision="approved"} 1"#,
+        r#"ace_sync_worker_messages_total{worker="changes",outcome="done"} 1"#,
+        r#"ace_sync_ace_calls_total{operation="CreateOpportunity",outcome="ok"} 1"#,
+    ] {
+        assert!(metrics.contains(sample), "missing {sample} in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("ace_sync_salesforce_calls_total{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ace_sync_worker_queue_lag_seconds_count{worker=\"changes\"} 1"),
+        "{metrics}"
+    );
     // Nothing left behind on either queue, and the ingress is still ready.
     assert!(sqs::drain(&world.sqs, &world.changes.url).await.is_empty());
     assert!(sqs::drain(&world.sqs, &world.events.url).await.is_empty());
