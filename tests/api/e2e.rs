@@ -561,6 +561,12 @@ async fn a_rejected_opportunity_is_fixed_by_the_rep_and_resubmitted_as_a_new_one
     let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
     assert!(findings.contains("AWS rejected"), "{findings}");
     assert!(findings.contains("too generic"), "{findings}");
+    let metrics = world.worker.metrics().encode();
+    assert!(
+        metrics.contains("ace_sync_rejections_total{reason=")
+            && metrics.contains(r#"ace_sync_time_in_review_seconds_count{decision="rejected"} 1"#),
+        "the rejection is counted by reason, and its time in review: {metrics}"
+    );
 
     // The rep says what the customer actually needs; the edit fires because of the status.
     world
