@@ -25,14 +25,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::adapters::memory_queue::MemoryQueue;
-use crate::adapters::partner_central::{
-    self as ace_client, PartnerCentralClient, PartnerCentralMetrics,
-};
 use crate::config::{ConfigError, Settings};
 use crate::domain::ids::SfRecordId;
 use crate::domain::sobject::{Decimal, FieldValue};
-use crate::ports::partner_central::PartnerCentral;
 use crate::sim::partner_central::{
     self as pc, JobQueueEventSink, QuotaConfig, ReviewConfig, ReviewTiming,
 };
@@ -233,7 +228,7 @@ impl Demo {
                     ),
                 ),
                 None => {
-                    let queue = MemoryQueue::new("ace-sync-demo-events", user.queue.memory.clone());
+                    let queue = QueueHandle::memory(&user.queue, "ace-sync-demo-events");
                     (
                         Some(QueueHandle::Memory(queue.clone())),
                         Arc::new(JobQueueEventSink::new(Arc::new(queue))),
@@ -293,7 +288,7 @@ impl Demo {
         // Only the queues come from the caller's settings (validated when they were loaded).
         settings.queue = user.queue.clone();
         let mut registry = crate::metrics::registry();
-        let ace = partner_central_client(&settings, &mut registry).await;
+        let ace = crate::startup::partner_central_for_simulator(&settings, &mut registry).await;
         let app = Application::build_with(
             settings,
             Role::All,
@@ -348,35 +343,6 @@ impl Demo {
         self.pc.stop().await;
         self.sf.stop().await;
     }
-}
-
-/// The real Partner Central client, with static credentials: the simulator checks no
-/// signature, and without them the SDK would look for an AWS account this machine may not
-/// have.
-async fn partner_central_client(
-    settings: &Settings,
-    registry: &mut prometheus_client::registry::Registry,
-) -> Arc<dyn PartnerCentral> {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(settings.ace.region.clone()))
-        .credentials_provider(aws_sdk_partnercentralselling::config::Credentials::new(
-            "ACE_SYNC_DEMO",
-            "not-a-secret",
-            None,
-            None,
-            "ace-sync demo",
-        ))
-        .load()
-        .await;
-    let client = aws_sdk_partnercentralselling::Client::from_conf(
-        ace_client::sdk_config(&settings.ace, &shared).build(),
-    );
-    Arc::new(PartnerCentralClient::new(
-        client,
-        &settings.ace,
-        ace_client::write_limiter(&settings.ace),
-        PartnerCentralMetrics::register(registry),
-    ))
 }
 
 /// One opportunity's story.
