@@ -14,17 +14,22 @@ use crate::helpers::world::{self, Options, World, text};
 
 const OPP: &str = "0065g00000QrStUAAV";
 
-#[tokio::test]
-async fn a_stage_change_is_created_submitted_approved_and_written_back() {
-    let world = World::start(
+/// The world with one opportunity every rule accepts, `OPP`, at Prospecting.
+async fn acme_world(options: Options) -> World {
+    World::start(
         world::seed(vec![world::complete_opportunity(
             OPP,
             "Acme - Data Platform Migration",
             "Prospecting",
         )]),
-        Options::default(),
+        options,
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_stage_change_is_created_submitted_approved_and_written_back() {
+    let world = acme_world(Options::default()).await;
 
     world
         .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
@@ -180,15 +185,7 @@ async fn preflight_findings_are_written_back_without_an_ace_call_and_a_fix_syncs
 
 #[tokio::test]
 async fn an_update_during_review_is_deferred_then_replayed_when_the_review_ends() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     world
         .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
         .await;
@@ -351,15 +348,7 @@ fn notification_id(key15: &str) -> String {
 
 #[tokio::test]
 async fn duplicate_and_out_of_order_deliveries_converge_on_one_ace_opportunity() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     // Two changes before the worker gets to either: the first message finds the record
     // already at the second stage, the second finds nothing left to do.
     world
@@ -443,17 +432,10 @@ async fn drain_until_something_happens(world: &World) -> BatchReport {
 
 #[tokio::test]
 async fn a_retryable_ace_error_backs_off_and_then_succeeds() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options {
-            worker_settings: vec!["[worker]\nretry_base = \"2s\"\nretry_cap = \"2s\"\n".into()],
-            ..Options::default()
-        },
-    )
+    let world = acme_world(Options {
+        worker_settings: vec!["[worker]\nretry_base = \"2s\"\nretry_cap = \"2s\"\n".into()],
+        ..Options::default()
+    })
     .await;
     // As many failures as the client makes attempts (ace.max_attempts = 4): the call fails.
     world
@@ -493,15 +475,7 @@ async fn a_retryable_ace_error_backs_off_and_then_succeeds() {
 
 #[tokio::test]
 async fn a_permanent_ace_error_lands_on_the_record_and_the_message_is_not_retried() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     world
         .pc
         .control()
@@ -639,15 +613,7 @@ fn assert_synced(world: &World, id: &str) {
 
 #[tokio::test]
 async fn a_worker_killed_between_create_and_write_back_restarts_without_a_duplicate() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     world
         .rep_changes(OPP, &[("StageName", text("Qualification"))])
         .await;
@@ -727,15 +693,7 @@ async fn a_worker_killed_between_create_and_write_back_restarts_without_a_duplic
 
 #[tokio::test]
 async fn a_worker_killed_with_its_create_in_flight_restarts_without_a_duplicate() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     // CreateOpportunity reaches ACE and waits there: the worker dies before ACE has stored
     // anything, so the restarted worker's lookup by Salesforce id finds nothing.
     world.pc.control().hold("CreateOpportunity");
@@ -861,15 +819,7 @@ async fn sigterm_finishes_what_is_in_flight_and_leaves_the_rest_on_the_queue() {
 
 #[tokio::test]
 async fn sigterm_past_the_grace_leaves_the_unfinished_message_on_the_queue() {
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            OPP,
-            "Acme - Data Platform Migration",
-            "Prospecting",
-        )]),
-        Options::default(),
-    )
-    .await;
+    let world = acme_world(Options::default()).await;
     // The message cannot finish: its CreateOpportunity waits at ACE. A longer call timeout
     // (and so a longer visibility timeout) keeps the client from giving up first.
     world.pc.control().hold("CreateOpportunity");
