@@ -390,6 +390,28 @@ impl RuleCheck<'_> {
         ));
     }
 
+    /// The Salesforce field a mapping setting names, and how a rep calls it (`fallback` when
+    /// the mapping names none).
+    fn mapped_field<'m>(
+        &self,
+        field: Option<&'m str>,
+        fallback: &str,
+    ) -> (Option<&'m str>, String) {
+        match field {
+            Some(field) => (Some(field), self.mapping.label(field)),
+            None => (None, fallback.to_owned()),
+        }
+    }
+
+    fn aws_products_field(&self) -> (Option<&str>, String) {
+        let field = self
+            .mapping
+            .aws_products
+            .as_ref()
+            .map(|(field, _)| field.as_str());
+        self.mapped_field(field, "AWS products")
+    }
+
     fn run(&self, findings: &mut Vec<Finding>) {
         let submitting = self.request.submission.is_some();
         self.required(findings, submitting);
@@ -664,10 +686,10 @@ impl RuleCheck<'_> {
         if self.text("LifeCycle.Stage") == Some(opportunity::stage::CLOSED_LOST)
             && self.text("LifeCycle.ClosedLostReason").is_none()
         {
-            let (sf, label) = match &self.mapping.closed_lost_reason {
-                Some(field) => (Some(field.as_str()), self.mapping.label(field)),
-                None => (None, "The Closed Lost reason".to_owned()),
-            };
+            let (sf, label) = self.mapped_field(
+                self.mapping.closed_lost_reason.as_deref(),
+                "The Closed Lost reason",
+            );
             findings.push(Finding::error(
                 FindingCode::ClosedLostReasonRequired,
                 sf,
@@ -793,10 +815,7 @@ impl RuleCheck<'_> {
         if unknown.is_empty() {
             return;
         }
-        let (sf, label) = match &self.mapping.aws_products {
-            Some((field, _)) => (Some(field.as_str()), self.mapping.label(field)),
-            None => (None, "AWS products".to_owned()),
-        };
+        let (sf, label) = self.aws_products_field();
         findings.push(Finding::error(
             FindingCode::InvalidAwsProduct,
             sf,
@@ -813,10 +832,7 @@ impl RuleCheck<'_> {
     fn quality(&self, findings: &mut Vec<Finding>, submitting: bool) {
         // 1. Named AWS services.
         if self.request.aws_products.is_empty() {
-            let (sf, label) = match &self.mapping.aws_products {
-                Some((field, _)) => (Some(field.as_str()), self.mapping.label(field)),
-                None => (None, "AWS products".to_owned()),
-            };
+            let (sf, label) = self.aws_products_field();
             findings.push(Finding::warning(
                 FindingCode::NoAwsProduct,
                 sf,
@@ -864,10 +880,10 @@ impl RuleCheck<'_> {
         }
         // 4. A named AWS field contact at submission.
         if submitting && self.request.aws_field_contact.is_none() {
-            let (sf, label) = match &self.mapping.aws_field_contact {
-                Some(field) => (Some(field.as_str()), self.mapping.label(field)),
-                None => (None, "The AWS field contact".to_owned()),
-            };
+            let (sf, label) = self.mapped_field(
+                self.mapping.aws_field_contact.as_deref(),
+                "The AWS field contact",
+            );
             findings.push(Finding::warning(
                 FindingCode::NoAwsFieldContact,
                 sf,

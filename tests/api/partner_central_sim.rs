@@ -1952,56 +1952,34 @@ async fn aws_referrals_arrive_as_invitations_that_can_be_accepted_or_rejected() 
 async fn injected_faults_and_missing_resources_parse_into_their_typed_errors() {
     let sim = TestSim::new().await;
     let control = sim.control();
-    let get_err = |e: SdkError<GetOpportunityError, _>| e.into_service_error();
+    let get_o1 = || async {
+        sim.client
+            .get_opportunity()
+            .catalog("Sandbox")
+            .identifier("O1")
+            .send()
+            .await
+            .expect_err("an error")
+            .into_service_error()
+    };
     control.inject_fault("GetOpportunity", Fault::Throttling, 1);
     assert!(matches!(
-        get_err(
-            sim.client
-                .get_opportunity()
-                .catalog("Sandbox")
-                .identifier("O1")
-                .send()
-                .await
-                .expect_err("t")
-        ),
+        get_o1().await,
         GetOpportunityError::ThrottlingException(_)
     ));
     control.inject_fault("GetOpportunity", Fault::InternalServer, 1);
     assert!(matches!(
-        get_err(
-            sim.client
-                .get_opportunity()
-                .catalog("Sandbox")
-                .identifier("O1")
-                .send()
-                .await
-                .expect_err("i")
-        ),
+        get_o1().await,
         GetOpportunityError::InternalServerException(_)
     ));
     control.inject_fault("GetOpportunity", Fault::AccessDenied, 1);
     assert!(matches!(
-        get_err(
-            sim.client
-                .get_opportunity()
-                .catalog("Sandbox")
-                .identifier("O1")
-                .send()
-                .await
-                .expect_err("a")
-        ),
+        get_o1().await,
         GetOpportunityError::AccessDeniedException(_)
     ));
+    // No fault left: O1 does not exist.
     assert!(matches!(
-        get_err(
-            sim.client
-                .get_opportunity()
-                .catalog("Sandbox")
-                .identifier("O1")
-                .send()
-                .await
-                .expect_err("n")
-        ),
+        get_o1().await,
         GetOpportunityError::ResourceNotFoundException(_)
     ));
     // ServiceQuotaExceeded where declared; elsewhere the nearest declared error (throttling).
