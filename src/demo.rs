@@ -205,6 +205,8 @@ struct Demo {
     pc: pc::SimHandle,
     ingress: String,
     queues: String,
+    /// The changes and events queues the workers read.
+    work_queues: Vec<QueueHandle>,
     config: DemoConfig,
     shutdown: CancellationToken,
     app: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -302,12 +304,15 @@ impl Demo {
         )
         .await?;
         let shutdown = CancellationToken::new();
+        let mut work_queues = vec![app.changes_queue().clone()];
+        work_queues.extend(app.events_queue().cloned());
         let app = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         Ok(Demo {
             sf,
             pc,
             ingress,
             queues,
+            work_queues,
             config: config.clone(),
             shutdown,
             app,
@@ -337,7 +342,25 @@ impl Demo {
         ]
     }
 
+    /// Waits (up to a step's deadline) until Partner Central has delivered its last events and
+    /// the workers have finished with everything on their queues, so stopping leaves nothing
+    /// half done behind; two quiet looks in a row count as settled.
+    async fn settle(&self) {
+        let deadline = Instant::now() + self.config.step_deadline;
+        let mut quiet = 0;
+        while quiet < 2 && Instant::now() < deadline {
+            self.pc.control().flush_events().await;
+            let mut empty = true;
+            for queue in &self.work_queues {
+                empty &= matches!(queue.depth().await, Ok(0));
+            }
+            quiet = if empty { quiet + 1 } else { 0 };
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn stop(self) {
+        self.settle().await;
         self.shutdown.cancel();
         let _ = self.app.await;
         self.pc.stop().await;

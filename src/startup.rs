@@ -131,6 +131,14 @@ fn memory(settings: &QueueSettings, name: &str) -> MemoryQueue {
 }
 
 impl QueueHandle {
+    /// Messages on the queue, visible or in flight.
+    pub async fn depth(&self) -> Result<usize, crate::ports::queue::QueueError> {
+        match self {
+            QueueHandle::Sqs(q) => q.depth().await,
+            QueueHandle::Memory(q) => Ok(q.depth()),
+        }
+    }
+
     /// An embedded in-memory queue with the configured semantics.
     pub fn memory(settings: &QueueSettings, name: &str) -> MemoryQueue {
         memory(settings, name)

@@ -148,6 +148,37 @@ impl SqsQueue {
         &self.url
     }
 
+    /// Messages on the queue, visible or in flight (SQS's approximate counts).
+    pub async fn depth(&self) -> Result<usize, QueueError> {
+        let result = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => {
+                self.metrics.call("GetQueueAttributes", "ok");
+                output
+            }
+            Err(e) => {
+                self.metrics.call("GetQueueAttributes", "failed");
+                return Err(classify("GetQueueAttributes", e));
+            }
+        };
+        let count = |name: QueueAttributeName| {
+            output
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    }
+
     /// Received messages stay invisible for `timeout` (the worker's setting), whatever the
     /// queue's default is.
     pub fn with_receive_visibility(mut self, timeout: Duration) -> Self {
