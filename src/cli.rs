@@ -1,11 +1,191 @@
-//! What each subcommand does, once `main` has parsed the command line and loaded settings.
+//! The production command line: its commands (shared with the development binary
+//! `ace-sync-dev`, which adds `demo` and `sandbox`), and what each one does once parsed.
 
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::startup::{Application, Role, StartupError};
+
+/// The options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// A TOML file overriding the embedded defaults (see `ace-sync config defaults`).
+    #[arg(long, global = true, env = "ACE_SYNC_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The production commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the ingress: the HTTP endpoint Salesforce outbound messages are sent to.
+    Serve,
+    /// Run the workers: opportunity changes to ACE, and ACE's events back to Salesforce.
+    Work,
+    /// Run the ingress and the workers in one process (needed for the embedded in-memory queue).
+    All,
+    /// Print the OpenAPI document of the HTTP API (YAML).
+    Openapi,
+    /// Probe a running instance; exits 0 when it is ready. For container health checks.
+    Healthcheck {
+        /// What to probe. Defaults to /health/ready on the configured port.
+        #[arg(long)]
+        url: Option<String>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = humantime_duration)]
+        timeout: Duration,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Work with the Salesforce-to-ACE mapping file.
+    Mapping {
+        #[command(subcommand)]
+        command: MappingCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MappingCommand {
+    /// Print the embedded default mapping, with its documentation.
+    Defaults,
+    /// Check a mapping file against AWS's service model; exits 1 with the problems listed.
+    Check {
+        /// The mapping file (TOML).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ConfigCommand {
+    /// Print the embedded defaults, with their documentation.
+    Defaults,
+    /// Load the configuration (defaults, file, environment) and report any problem.
+    Check,
+}
+
+/// Parses a duration such as `3s` or `250ms` on the command line.
+pub fn humantime_duration(raw: &str) -> Result<Duration, String> {
+    humantime_serde::re::humantime::parse_duration(raw).map_err(|e| e.to_string())
+}
+
+/// Runs one production command to completion and says how the process should exit.
+pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
+    match command {
+        Command::Openapi => {
+            print!("{}", openapi());
+            return ExitCode::SUCCESS;
+        }
+        Command::Mapping { command } => return mapping(command),
+        Command::Config {
+            command: ConfigCommand::Defaults,
+        } => {
+            print!("{}", crate::config::DEFAULTS);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let settings = match load_settings(config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    block_on(async move {
+        match command {
+            Command::Serve | Command::Work | Command::All => {
+                let role = match command {
+                    Command::Serve => Role::Serve,
+                    Command::Work => Role::Work,
+                    _ => Role::All,
+                };
+                crate::telemetry::init(&settings.telemetry);
+                run(settings, role).await.map_err(boxed)
+            }
+            Command::Healthcheck { url, timeout } => {
+                let url = url.unwrap_or_else(|| {
+                    format!("http://127.0.0.1:{}/health/ready", settings.http.port)
+                });
+                healthcheck(&url, timeout).await.map_err(boxed)
+            }
+            Command::Config {
+                command: ConfigCommand::Check,
+            } => {
+                println!("configuration is valid");
+                Ok(())
+            }
+            Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
+        }
+    })
+}
+
+/// The settings (embedded defaults, then `config`, then the environment), or the exit code
+/// after saying what is wrong with them.
+pub fn load_settings(config: Option<&Path>) -> Result<Settings, ExitCode> {
+    Settings::load(config).map_err(|e| {
+        eprintln!("ace-sync: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Type-erases a command's error for [`block_on`].
+pub fn boxed<E: std::error::Error + 'static>(e: E) -> Box<dyn std::error::Error> {
+    Box::new(e)
+}
+
+/// Runs a command on a fresh multi-threaded runtime; an error is printed with its causes.
+pub fn block_on<F>(command: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ace-sync: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ace-sync: {}", crate::telemetry::error_chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The mapping subcommands need no settings: they read the file they are given.
+fn mapping(command: MappingCommand) -> ExitCode {
+    match command {
+        MappingCommand::Defaults => {
+            print!("{}", crate::ace::mapping::DEFAULT_MAPPING);
+            ExitCode::SUCCESS
+        }
+        MappingCommand::Check { file } => match crate::ace::mapping::check_file(&file) {
+            Ok(problems) if problems.is_empty() => {
+                println!("{}: the mapping is valid", file.display());
+                ExitCode::SUCCESS
+            }
+            Ok(problems) => {
+                eprintln!("{}: {} problem(s)", file.display(), problems.len());
+                for problem in &problems {
+                    eprintln!("  - {problem}");
+                }
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("ace-sync: {}", crate::telemetry::error_chain(&e));
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,58 +214,6 @@ pub async fn run(settings: Settings, role: Role) -> Result<(), CommandError> {
         .map_err(CommandError::Server)?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// `ace-sync sandbox salesforce`: the simulated org, until SIGTERM or Ctrl-C.
-pub async fn sandbox_salesforce(
-    port: u16,
-    outbound_endpoint: Option<url::Url>,
-) -> Result<(), crate::sim::salesforce::SimError> {
-    let shutdown = CancellationToken::new();
-    crate::shutdown::cancel_on_signal(shutdown.clone());
-    crate::sim::salesforce::run_standalone(port, outbound_endpoint, shutdown).await
-}
-
-/// What `ace-sync sandbox partner-central` was asked for.
-#[derive(Debug, Clone)]
-pub struct PartnerCentralSandbox {
-    pub port: u16,
-    pub host: std::net::IpAddr,
-    /// How long each step of the simulated review takes.
-    pub review_delay: Duration,
-    /// Deliver EventBridge-shaped events to this SQS queue.
-    pub events_queue_url: Option<String>,
-    /// The SQS endpoint of that queue.
-    pub sqs_endpoint_url: Option<String>,
-    /// Enforce the documented request quotas.
-    pub quotas: bool,
-}
-
-/// `ace-sync sandbox partner-central`: the Partner Central simulator on its own, until
-/// SIGTERM or Ctrl-C.
-pub async fn sandbox_partner_central(
-    options: PartnerCentralSandbox,
-) -> Result<(), crate::sim::partner_central::SimError> {
-    use crate::sim::partner_central as pc;
-    let mut config = pc::SimConfig {
-        host: options.host,
-        ..pc::SimConfig::default()
-    };
-    config.review.timing = pc::ReviewTiming::Automatic {
-        in_review_after: options.review_delay,
-        decision_after: options.review_delay,
-    };
-    if !options.quotas {
-        config.quotas = pc::QuotaConfig::unlimited();
-    }
-    if let Some(url) = options.events_queue_url {
-        let sink =
-            pc::sqs_event_sink(&url, &config.region, options.sqs_endpoint_url.as_deref()).await;
-        config.event_sinks.push(std::sync::Arc::new(sink));
-    }
-    let shutdown = CancellationToken::new();
-    crate::shutdown::cancel_on_signal(shutdown.clone());
-    pc::run_standalone(options.port, config, shutdown).await
 }
 
 /// `ace-sync openapi`: the OpenAPI document, as committed in `openapi.yaml`.

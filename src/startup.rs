@@ -145,35 +145,6 @@ impl QueueHandle {
     }
 }
 
-/// The real Partner Central client, with static credentials: the simulator checks no
-/// signature, and without them the SDK would look for an AWS account this machine may not
-/// have.
-pub async fn partner_central_for_simulator(
-    settings: &Settings,
-    registry: &mut prometheus_client::registry::Registry,
-) -> Arc<dyn PartnerCentral> {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(settings.ace.region.clone()))
-        .credentials_provider(aws_sdk_partnercentralselling::config::Credentials::new(
-            "ACE_SYNC_DEMO",
-            "not-a-secret",
-            None,
-            None,
-            "ace-sync demo",
-        ))
-        .load()
-        .await;
-    let client = aws_sdk_partnercentralselling::Client::from_conf(
-        pc::sdk_config(&settings.ace, &shared).build(),
-    );
-    Arc::new(PartnerCentralClient::new(
-        client,
-        &settings.ace,
-        pc::write_limiter(&settings.ace),
-        PartnerCentralMetrics::register(registry),
-    ))
-}
-
 /// What a caller may hand in instead of having it built from the settings: the embedded demo
 /// and tests share queues with the simulators.
 pub struct Dependencies {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use ace_sync::domain::ids::NotificationId;
 use ace_sync::domain::sobject::FieldValue;
-use ace_sync::sim::partner_central::Fault;
 use ace_sync::worker::BatchReport;
+use ace_sync_sandbox::partner_central::Fault;
 
 use crate::helpers::sqs;
 use crate::helpers::world::{self, Options, World, text};

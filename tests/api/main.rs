@@ -1,13 +1,12 @@
 //! The integration tests: one binary, one module per area.
 
 mod ace_mapping;
-mod demo;
 mod e2e;
 mod helpers;
 mod ingress;
 mod openapi;
 mod partner_central_client;
-mod partner_central_sim;
+mod production_build;
 mod queue_contract;
 mod roles;
 mod salesforce;

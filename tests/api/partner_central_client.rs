@@ -23,7 +23,7 @@ use ace_sync::metrics::MetricsRegistry;
 use ace_sync::ports::partner_central::{
     AceError, Closing, CreateRequest, FindHint, Origin, PartnerCentral, UpdateOutcome,
 };
-use ace_sync::sim::partner_central::{
+use ace_sync_sandbox::partner_central::{
     self as sim, Fault, InvitationSpec, QuotaConfig, RateQuota, ReviewDecision, SimConfig,
     SimHandle,
 };

@@ -4,8 +4,8 @@
 use std::process::Command;
 
 use ace_sync::config::Settings;
-use ace_sync::sim::salesforce::{SalesforceSim, Seed, SimConfig};
 use ace_sync::startup::{Application, Role};
+use ace_sync_sandbox::salesforce::{SalesforceSim, Seed, SimConfig};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]

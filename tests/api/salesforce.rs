@@ -16,7 +16,7 @@ use ace_sync::domain::sobject::{Decimal, FieldValue, SObject, parse_datetime};
 use ace_sync::ports::salesforce::{
     ErrorCode, LIMIT_EXCEEDED_BACKOFF, SalesforceError, SalesforceOrg, TokenErrorCode, WriteOutcome,
 };
-use ace_sync::sim::salesforce::{
+use ace_sync_sandbox::salesforce::{
     DeliveryOutcome, KeyPair, NotificationState, OutboundConfig, SalesforceSim, Seed, SimConfig,
 };
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -839,7 +839,7 @@ impl Drop for Endpoint {
     }
 }
 
-const ACK: &str = include_str!("../../src/sim/salesforce/testdata/ack.xml");
+const ACK: &str = include_str!("../../sandbox/src/salesforce/testdata/ack.xml");
 
 async fn answer(state: web::Data<EndpointState>, req: HttpRequest, body: String) -> HttpResponse {
     let header = |name: &str| {
@@ -916,7 +916,7 @@ fn fast_outbound(url: Url) -> OutboundConfig {
     config
 }
 
-fn all_delivered(n: usize) -> impl Fn(&[ace_sync::sim::salesforce::NotificationStatus]) -> bool {
+fn all_delivered(n: usize) -> impl Fn(&[ace_sync_sandbox::salesforce::NotificationStatus]) -> bool {
     move |list| list.len() == n && list.iter().all(|s| s.state == NotificationState::Delivered)
 }
 

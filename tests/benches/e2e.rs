@@ -21,7 +21,7 @@
 //!    echoes back as one more outbound message for the fingerprint guard to absorb.
 //! 3. Memory: VmHWM (peak) and VmRSS of the `ace-sync work` process after each run.
 //!
-//! `cargo bench --bench e2e` (options after `--`: `--opportunities N`, `--rate R`).
+//! `cargo bench -p ace-sync --bench e2e` (options after `--`: `--opportunities N`, `--rate R`).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -30,8 +30,10 @@ use std::time::{Duration, Instant};
 
 use ace_sync::domain::ids::SfUserId;
 use ace_sync::domain::sobject::FieldValue;
-use ace_sync::sim::partner_central::{self as pc, SimConfig as PcConfig, SimHandle, SqsEventSink};
-use ace_sync::sim::salesforce::{
+use ace_sync_sandbox::partner_central::{
+    self as pc, SimConfig as PcConfig, SimHandle, SqsEventSink,
+};
+use ace_sync_sandbox::salesforce::{
     DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, SimConfig as SfConfig,
 };
 use url::Url;
@@ -40,37 +42,7 @@ use url::Url;
 #[path = "../api/helpers/fixtures.rs"]
 mod fixtures;
 
-/// What the tests' SQS harness reads from its environment: here only the virtualenv, which
-/// defaults to the repository's `.venv`.
-#[allow(dead_code)]
-mod env {
-    use std::path::PathBuf;
-
-    pub fn venv() -> PathBuf {
-        std::env::var_os("TEST_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv")))
-    }
-
-    pub fn venv_bin(name: &str) -> PathBuf {
-        let path = venv().join("bin").join(name);
-        assert!(
-            path.exists(),
-            "{} is missing: run scripts/test once, it installs moto into .venv",
-            path.display()
-        );
-        path
-    }
-
-    pub fn sqs_endpoint() -> String {
-        std::env::var("TEST_SQS_ENDPOINT").expect("TEST_SQS_ENDPOINT")
-    }
-}
-
-/// The tests' SQS harness: a private moto process, FIFO queues, their message counts.
-#[allow(dead_code)]
-#[path = "../api/helpers/sqs.rs"]
-mod sqs;
+use ace_sync_sandbox::testkit::sqs;
 
 const DEADLINE: Duration = Duration::from_secs(600);
 
@@ -110,7 +82,7 @@ fn args() -> Option<Args> {
 fn main() {
     let Some(args) = args() else {
         // `cargo test --benches` runs bench targets without `--bench`: nothing to check here.
-        println!("e2e: run with `cargo bench --bench e2e`");
+        println!("e2e: run with `cargo bench -p ace-sync --bench e2e`");
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

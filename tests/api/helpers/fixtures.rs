@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ace_sync::domain::ids::SfRecordId;
 use ace_sync::domain::sobject::{Decimal, FieldValue};
-use ace_sync::sim::salesforce::{Seed, SeedRecord};
+use ace_sync_sandbox::salesforce::{Seed, SeedRecord};
 use time::OffsetDateTime;
 
 /// The small seed's Acme account.

@@ -3,7 +3,7 @@
 //! application.
 
 pub mod app;
-pub mod env;
 pub mod fixtures;
-pub mod sqs;
 pub mod world;
+
+pub use ace_sync_sandbox::testkit::{env, sqs};

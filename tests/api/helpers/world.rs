@@ -9,12 +9,12 @@ use std::time::Duration;
 use ace_sync::config::Settings;
 use ace_sync::domain::ids::SfRecordId;
 use ace_sync::domain::sobject::FieldValue;
-use ace_sync::sim::partner_central::{self as pc, SimConfig as PcConfig, SimHandle};
-use ace_sync::sim::salesforce::{
-    DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, Seed, SimConfig as SfConfig,
-};
 use ace_sync::startup::{Application, Role};
 use ace_sync::worker::{BatchReport, Worker};
+use ace_sync_sandbox::partner_central::{self as pc, SimConfig as PcConfig, SimHandle};
+use ace_sync_sandbox::salesforce::{
+    DeliveryOutcome, NotificationState, OutboundConfig, SalesforceSim, Seed, SimConfig as SfConfig,
+};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 

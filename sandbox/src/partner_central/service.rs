@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::ace::model::{ServiceModel, Violation, ViolationCode};
+use ace_sync::ace::model::{ServiceModel, Violation, ViolationCode};
 
 use super::error::{ApiError, ValidationReason};
 use super::events::{DetailType, EventBus, EventContext, SimEvent};

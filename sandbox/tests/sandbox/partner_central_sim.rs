@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ace_sync::sim::partner_central::{
+use ace_sync_sandbox::partner_central::{
     self as sim, Fault, InvitationSpec, QuotaConfig, RateQuota, ReviewDecision, ReviewPolicy,
     ReviewRules, ReviewTiming, SimConfig, SimControl, SimHandle, SqsEventSink,
 };
@@ -964,9 +964,10 @@ async fn aws_sample_create_payload_is_accepted() {
     let sim = TestSim::new().await;
     // AWS's createOpportunity.json sample (aws-samples/partner-crm-integration-samples), sent
     // raw: the simulator must accept what AWS documents as valid.
-    let mut body: Value =
-        serde_json::from_str(include_str!("../fixtures/ace/createOpportunity.json"))
-            .expect("sample");
+    let mut body: Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/ace/createOpportunity.json"
+    ))
+    .expect("sample");
     body["LifeCycle"]["TargetCloseDate"] = Value::String(in_days(200));
     let response = reqwest::Client::new()
         .post(sim.handle.endpoint_url())
@@ -2250,7 +2251,7 @@ async fn boto3_agrees() {
 async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ace-sync-dev"))
         .args([
             "sandbox",
             "partner-central",

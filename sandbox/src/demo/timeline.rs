@@ -10,10 +10,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::domain::ids::SfRecordId;
-use crate::sim::partner_central::SimControl;
-use crate::sim::salesforce::{DeliveryOutcome, LoggedRequest, SalesforceSim};
-use crate::worker::pipeline::fields;
+use crate::partner_central::SimControl;
+use crate::salesforce::{DeliveryOutcome, LoggedRequest, SalesforceSim};
+use ace_sync::domain::ids::SfRecordId;
+use ace_sync::worker::pipeline::fields;
 
 /// Text lines are cut to this many characters.
 const WIDTH: usize = 78;

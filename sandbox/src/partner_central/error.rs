@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::ace::model::{Operation, Violation, ViolationCode};
+use ace_sync::ace::model::{Operation, Violation, ViolationCode};
 
 /// `ValidationException.Reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

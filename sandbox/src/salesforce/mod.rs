@@ -30,9 +30,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::domain::ids::{SfOrgId, SfRecordId, SfUserId};
-use crate::domain::sobject::{Decimal, FieldValue, parse_date};
-use crate::secret::Secret;
+use ace_sync::domain::ids::{SfOrgId, SfRecordId, SfUserId};
+use ace_sync::domain::sobject::{Decimal, FieldValue, parse_date};
+use ace_sync::secret::Secret;
 pub use org::{Faults, LoggedRequest, Record, SimUser};
 pub use outbound::{
     DeliveryAttempt, DeliveryOutcome, NotificationState, NotificationStatus, OutboundConfig,

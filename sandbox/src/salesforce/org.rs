@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use super::outbound::{OutboundConfig, OutboundState};
 use super::schema::{Rejection, STAGES, Schema};
-use crate::domain::ids::{NotificationId, SfOrgId, SfRecordId, SfUserId};
-use crate::domain::sobject::{Decimal, FieldValue};
+use ace_sync::domain::ids::{NotificationId, SfOrgId, SfRecordId, SfUserId};
+use ace_sync::domain::sobject::{Decimal, FieldValue};
 
 /// A user of the org.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::ports::queue::{EnqueueError, JobQueue, OutgoingMessage};
+use ace_sync::ports::queue::{EnqueueError, JobQueue, OutgoingMessage};
 
 pub const SOURCE: &str = "aws.partnercentral-selling";
 
@@ -345,7 +345,7 @@ impl EventBus {
                                     event_id = %event.id,
                                     detail_type = event.detail_type.as_str(),
                                     sink = ?sink,
-                                    error = %crate::telemetry::error_chain(&e),
+                                    error = %ace_sync::telemetry::error_chain(&e),
                                     "event delivery failed (best effort, like EventBridge)"
                                 );
                             }
@@ -428,12 +428,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_sink_does_not_stop_delivery_to_the_others() {
-        let settings = crate::config::MemoryQueueSettings {
+        let settings = ace_sync::config::MemoryQueueSettings {
             visibility_timeout: std::time::Duration::from_secs(30),
             max_receive_count: 5,
             deduplication_window: std::time::Duration::from_secs(300),
         };
-        let queue = Arc::new(crate::adapters::memory_queue::MemoryQueue::new(
+        let queue = Arc::new(ace_sync::adapters::memory_queue::MemoryQueue::new(
             "events", settings,
         ));
         let (bus, delivery) = EventBus::new(

@@ -10,13 +10,19 @@ pub fn sqs_endpoint() -> String {
     })
 }
 
-/// The virtualenv holding moto_server, boto3 and openapi-spec-validator.
+/// The virtualenv holding moto_server, boto3 and openapi-spec-validator: `TEST_VENV`, or the
+/// repository's `.venv` that `scripts/test` installs (benchmarks run without the script).
 pub fn venv() -> PathBuf {
-    PathBuf::from(std::env::var("TEST_VENV").unwrap_or_else(|_| {
-        panic!(
-            "TEST_VENV is not set: run the suite with scripts/test, which installs the Python tools"
-        )
-    }))
+    if let Some(venv) = std::env::var_os("TEST_VENV") {
+        return PathBuf::from(venv);
+    }
+    let default = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv"));
+    assert!(
+        default.exists(),
+        "TEST_VENV is not set and {} does not exist: run scripts/test once, which installs the Python tools",
+        default.display()
+    );
+    default
 }
 
 /// A program from the virtualenv's bin directory.

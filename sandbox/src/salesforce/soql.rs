@@ -249,7 +249,7 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
             _ => return Err(unexpected(pos)),
         }
         for id in &list {
-            if crate::domain::ids::SfRecordId::parse(id).is_err() {
+            if ace_sync::domain::ids::SfRecordId::parse(id).is_err() {
                 return Err(Rejection::new(
                     400,
                     "INVALID_QUERY_FILTER_OPERATOR",

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::ace::model::{Violation, ViolationCode};
+use ace_sync::ace::model::{Violation, ViolationCode};
 
 use super::error::{ApiError, ValidationReason};
 use super::events::{DetailType, SimEvent};

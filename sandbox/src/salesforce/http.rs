@@ -15,8 +15,8 @@ use super::Shared;
 use super::org::{Org, Record};
 use super::schema::{ObjectDef, Rejection, check_write};
 use super::soql::{self, Selected};
-use crate::domain::ids::{SfRecordId, SfUserId};
-use crate::domain::sobject::{FieldValue, format_date};
+use ace_sync::domain::ids::{SfRecordId, SfUserId};
+use ace_sync::domain::sobject::{FieldValue, format_date};
 
 /// Newest API version the simulator serves (Summer '26), and the oldest.
 const NEWEST_VERSION: u32 = 67;

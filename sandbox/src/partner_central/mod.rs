@@ -2,7 +2,7 @@
 //!
 //! The real `aws-sdk-partnercentralselling` client (or boto3) works against it unchanged with
 //! `endpoint_url` set to [`SimHandle::endpoint_url`]. Every request is validated against the
-//! botocore model ([`crate::ace::model`]), then against ACE's business rules (`rules`), and the
+//! botocore model ([`ace_sync::ace::model`]), then against ACE's business rules (`rules`), and the
 //! service behaves as ace-api.md §3–§10 describe: ClientToken idempotency, full-replace updates
 //! with `LastModifiedDate` as optimistic-concurrency token, review locks, submission checks, a
 //! simulated AWS review, engagement invitations, EventBridge-shaped events and quotas.
@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::ace::model::{ModelError, ServiceModel};
+use ace_sync::ace::model::{ModelError, ServiceModel};
 
 pub use control::{
     Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
@@ -260,4 +260,35 @@ pub async fn sqs_event_sink(
         builder = builder.endpoint_url(endpoint);
     }
     SqsEventSink::new(aws_sdk_sqs::Client::from_conf(builder.build()), queue_url)
+}
+
+/// ace-sync's real Partner Central client, for the simulator: with static credentials, since the simulator checks no
+/// signature, and without them the SDK would look for an AWS account this machine may not
+/// have.
+pub async fn client(
+    settings: &ace_sync::config::Settings,
+    registry: &mut prometheus_client::registry::Registry,
+) -> std::sync::Arc<dyn ace_sync::ports::partner_central::PartnerCentral> {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(settings.ace.region.clone()))
+        .credentials_provider(aws_sdk_partnercentralselling::config::Credentials::new(
+            "ACE_SYNC_DEMO",
+            "not-a-secret",
+            None,
+            None,
+            "ace-sync demo",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_partnercentralselling::Client::from_conf(
+        ace_sync::adapters::partner_central::sdk_config(&settings.ace, &shared).build(),
+    );
+    std::sync::Arc::new(
+        ace_sync::adapters::partner_central::PartnerCentralClient::new(
+            client,
+            &settings.ace,
+            ace_sync::adapters::partner_central::write_limiter(&settings.ace),
+            ace_sync::adapters::partner_central::PartnerCentralMetrics::register(registry),
+        ),
+    )
 }

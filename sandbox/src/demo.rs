@@ -25,17 +25,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::config::{ConfigError, Settings};
-use crate::domain::ids::SfRecordId;
-use crate::domain::sobject::{Decimal, FieldValue};
-use crate::sim::partner_central::{
+use crate::partner_central::{
     self as pc, JobQueueEventSink, QuotaConfig, ReviewConfig, ReviewTiming,
 };
-use crate::sim::salesforce::{
+use crate::salesforce::{
     self as sf, NotificationState, OutboundConfig, SalesforceSim, Seed, SeedRecord,
 };
-use crate::startup::{Application, Dependencies, QueueHandle, Role, StartupError};
-use crate::worker::pipeline::fields;
+use ace_sync::config::{ConfigError, Settings};
+use ace_sync::domain::ids::SfRecordId;
+use ace_sync::domain::sobject::{Decimal, FieldValue};
+use ace_sync::startup::{Application, Dependencies, QueueHandle, Role, StartupError};
+use ace_sync::worker::pipeline::fields;
 use timeline::{Actor, Entry};
 
 /// How the demo runs.
@@ -289,8 +289,8 @@ impl Demo {
             Settings::from_toml_layers(&[&own, &sf_settings]).map_err(DemoError::Settings)?;
         // Only the queues come from the caller's settings (validated when they were loaded).
         settings.queue = user.queue.clone();
-        let mut registry = crate::metrics::registry();
-        let ace = crate::startup::partner_central_for_simulator(&settings, &mut registry).await;
+        let mut registry = ace_sync::metrics::registry();
+        let ace = crate::partner_central::client(&settings, &mut registry).await;
         let app = Application::build_with(
             settings,
             Role::All,

@@ -21,8 +21,8 @@ use url::Url;
 
 use super::Shared;
 use super::org::Org;
-use crate::domain::ids::{ActionId, NotificationId, SfRecordId, SfUserId};
-use crate::domain::sobject::{Decimal, FieldValue, format_date};
+use ace_sync::domain::ids::{ActionId, NotificationId, SfRecordId, SfUserId};
+use ace_sync::domain::sobject::{Decimal, FieldValue, format_date};
 
 /// The namespace of `notifications` and of the acknowledgement.
 pub const OUTBOUND_NS: &str = "http://soap.sforce.com/2005/09/outbound";
@@ -522,9 +522,9 @@ fn envelope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{SfOrgId, SfUserId};
-    use crate::domain::sobject::{parse_date, parse_datetime};
-    use crate::sim::salesforce::org::SimUser;
+    use crate::salesforce::org::SimUser;
+    use ace_sync::domain::ids::{SfOrgId, SfUserId};
+    use ace_sync::domain::sobject::{parse_date, parse_datetime};
 
     #[test]
     fn doubles_print_the_java_way() {

@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn every_table_name_has_a_country_code_in_the_model() {
-        let model = crate::ace::model::ServiceModel::load().expect("model");
+        let model = ace_sync::ace::model::ServiceModel::load().expect("model");
         let codes = model.enum_values("CountryCode").expect("CountryCode enum");
         let known: HashMap<&str, &str> = COUNTRY_CODES_BY_TABLE_NAME.iter().copied().collect();
         for text in [POSTAL_CODE_VALIDATIONS, COUNTRIES_WITHOUT_POSTAL_CODE] {

@@ -6,12 +6,12 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use ace_sync::config::Settings;
-use ace_sync::demo::{DemoConfig, DemoError};
+use ace_sync_sandbox::demo::{DemoConfig, DemoError};
 
 use crate::helpers::{env, sqs};
 
 fn run_demo(envs: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+    Command::new(env!("CARGO_BIN_EXE_ace-sync-dev"))
         .arg("demo")
         // Nothing from the caller's environment may be needed.
         .env_clear()
@@ -220,7 +220,7 @@ async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_th
         step_deadline: Duration::from_millis(1500),
     };
     let mut out = Vec::new();
-    let result = ace_sync::demo::run_with(&Settings::defaults(), &config, &mut out).await;
+    let result = ace_sync_sandbox::demo::run_with(&Settings::defaults(), &config, &mut out).await;
     let stdout = String::from_utf8_lossy(&out);
     let Err(DemoError::Failed { failures, total }) = result else {
         panic!("expected the demo to fail: {result:?}\n{stdout}");

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::domain::ids::SfRecordId;
-use crate::domain::sobject::{Decimal, FieldValue, parse_date, parse_datetime};
+use ace_sync::domain::ids::SfRecordId;
+use ace_sync::domain::sobject::{Decimal, FieldValue, parse_date, parse_datetime};
 
 /// The type of a field, as Salesforce's describe calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use time::Date;
 
-use crate::ace::model::{Violation, ViolationCode};
+use ace_sync::ace::model::{Violation, ViolationCode};
 
 use super::reference_data::{ReferenceData, US_STATES_AND_TERRITORIES};
 use super::store::{Opportunity, ReviewStatus};

@@ -1,0 +1,5 @@
+//! What the test suites of both crates share: the environment `scripts/test` sets up, and a
+//! real SQS-compatible server (moto) reached through the real aws-sdk-sqs client.
+
+pub mod env;
+pub mod sqs;
