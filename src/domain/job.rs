@@ -1,26 +1,99 @@
-//! The queue contract between the ingress and the workers: one `SyncJob` per Salesforce
-//! notification, as versioned JSON. A new shape gets a new variant; old variants stay
-//! decodable for as long as messages of that shape can still be on a queue (14 days on SQS).
+//! The queue contract: a job names *which* Salesforce record to reconcile and *why*, never
+//! what to do (the reconciler reads both sides and decides). Versioned JSON, one tagged
+//! variant per shape; an old shape stays decodable for as long as messages of that shape can
+//! still be on a queue (14 days on SQS).
+//!
+//! Every job for a record goes through the changes FIFO queue with the record id as its
+//! message group, so SQS runs one reconcile per record at a time across every process.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::ids::{ActionId, NotificationId, SfOrgId, SfRecordId};
+use super::ids::{AceOpportunityId, ActionId, NotificationId, SfOrgId, SfRecordId};
 use super::sobject::{FieldValue, SObject};
 
-/// A unit of work on the opportunity-changes queue.
+/// A unit of work on the changes queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
-pub enum SyncJob {
-    /// A record changed in Salesforce and an outbound message told us so.
+pub enum Job {
+    /// Bring one Salesforce record and its ACE opportunity into agreement.
+    #[serde(rename = "reconcile.v1")]
+    ReconcileV1(Reconcile),
+    /// The shape the ingress queued before reconcile jobs (the whole record, as Salesforce
+    /// sent it). Still read, as a reconcile of its record, until none can be left on a queue.
     #[serde(rename = "salesforce.record_changed.v1")]
     RecordChangedV1(RecordChanged),
 }
 
-/// One notification of an outbound message. The field values are what Salesforce sent at
-/// delivery time; the worker treats them as a trigger and reads the record again, because a
-/// redelivery may carry newer data than the first attempt (salesforce.md §1.6). The
-/// message's `SessionId` is deliberately not part of this type.
+/// Reconcile one record: the only job there is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconcile {
+    /// The org the record belongs to; the worker refuses a job for another org than the one
+    /// it is connected to.
+    pub org_id: SfOrgId,
+    /// The Salesforce record (an Opportunity) to reconcile.
+    pub record_id: SfRecordId,
+    pub reason: Reason,
+    /// When the change that triggered this happened at its source (Salesforce's
+    /// `SystemModstamp`, or the event's time), for the lag figures. Absent when unknown.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub changed_at: Option<OffsetDateTime>,
+    /// When the job was queued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub queued_at: OffsetDateTime,
+}
+
+/// Why a record is looked at. It changes nothing in what the reconciler does (that is decided
+/// from both sides as they are now); it is kept for logs, metrics and deduplication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Reason {
+    /// A Salesforce outbound message notification.
+    OutboundMessage {
+        notification_id: NotificationId,
+        action_id: ActionId,
+    },
+    /// A Partner Central EventBridge event about the record's ACE opportunity.
+    AceEvent {
+        /// EventBridge's event id.
+        event_id: String,
+        detail_type: String,
+        ace_id: AceOpportunityId,
+    },
+    /// The reconciler asked to be run again (a submission task still running, a change ACE
+    /// refused while AWS reviewed).
+    CheckAgain {
+        /// How many times in a row it asked.
+        attempt: u32,
+    },
+    /// The periodic sweep, in the time bucket that dedupes replicas sweeping at once.
+    Sweep { bucket: i64 },
+    /// The first load, or a move from another connector.
+    Backfill,
+    /// An operator or a rep asked for it (e.g. "Sync now").
+    Manual { request_id: String },
+}
+
+impl Reason {
+    /// A short label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Reason::OutboundMessage { .. } => "outbound_message",
+            Reason::AceEvent { .. } => "ace_event",
+            Reason::CheckAgain { .. } => "check_again",
+            Reason::Sweep { .. } => "sweep",
+            Reason::Backfill => "backfill",
+            Reason::Manual { .. } => "manual",
+        }
+    }
+}
+
+/// The legacy job: one notification of an outbound message with the fields Salesforce sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordChanged {
@@ -34,49 +107,103 @@ pub struct RecordChanged {
 
 /// Why a queue message is not a job this version understands.
 #[derive(Debug, thiserror::Error)]
-#[error("queue message is not a SyncJob this version of ace-sync understands")]
+#[error("queue message is not a job this version of ace-sync understands")]
 pub struct JobDecodeError(#[from] serde_json::Error);
 
-impl SyncJob {
+impl Job {
     pub fn encode(&self) -> String {
         // Serializing plain data with string keys cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    pub fn decode(body: &str) -> Result<SyncJob, JobDecodeError> {
+    pub fn decode(body: &str) -> Result<Job, JobDecodeError> {
         Ok(serde_json::from_str(body)?)
     }
 
-    /// A short label for logs and metrics.
-    pub fn kind(&self) -> &'static str {
+    /// The reconcile this job asks for (a legacy job becomes one).
+    pub fn into_reconcile(self) -> Reconcile {
         match self {
-            SyncJob::RecordChangedV1(_) => "salesforce.record_changed.v1",
-        }
-    }
-
-    /// The FIFO message group: all jobs for one record are processed in order, one at a time.
-    pub fn group_id(&self) -> &SfRecordId {
-        match self {
-            SyncJob::RecordChangedV1(job) => &job.record.id,
-        }
-    }
-
-    /// SQS's deduplication key. A redelivery of the same notification with the same
-    /// `SystemModstamp` is the same job; one with a newer modstamp carries newer data and is
-    /// kept (salesforce.md §1.9). SQS allows 128 characters of alphanumerics and punctuation.
-    pub fn dedup_id(&self) -> String {
-        match self {
-            SyncJob::RecordChangedV1(job) => match job.record.get("SystemModstamp") {
-                Some(FieldValue::Datetime(at)) => format!(
-                    "{}:{}",
-                    job.notification_id,
-                    at.unix_timestamp_nanos() / 1_000_000
-                ),
-                Some(other) => format!("{}:{}", job.notification_id, other.to_text()),
-                None => job.notification_id.to_string(),
+            Job::ReconcileV1(job) => job,
+            Job::RecordChangedV1(change) => Reconcile {
+                changed_at: change
+                    .record
+                    .get("SystemModstamp")
+                    .and_then(FieldValue::as_datetime),
+                org_id: change.org_id,
+                record_id: change.record.id,
+                reason: Reason::OutboundMessage {
+                    notification_id: change.notification_id,
+                    action_id: change.action_id,
+                },
+                queued_at: change.received_at,
             },
         }
     }
+}
+
+/// Serializes a borrowed reconcile job exactly as [`Job::ReconcileV1`] does.
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum JobRef<'a> {
+    #[serde(rename = "reconcile.v1")]
+    ReconcileV1(&'a Reconcile),
+}
+
+impl Reconcile {
+    /// The queue message body: the job as [`Job::ReconcileV1`].
+    pub fn encode(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string(&JobRef::ReconcileV1(self)).unwrap_or_default()
+    }
+
+    /// The FIFO message group: all jobs for one record run one at a time, in order.
+    pub fn group_id(&self) -> &SfRecordId {
+        &self.record_id
+    }
+
+    /// SQS's deduplication id (≤ 128 characters of alphanumerics and punctuation), chosen so
+    /// that a repeat of the *same* trigger is dropped and any new one is kept:
+    /// - an outbound message: its notification id and `SystemModstamp` (a redelivery with a
+    ///   newer modstamp carries a newer change, salesforce.md §1.9);
+    /// - an ACE event: EventBridge's event id;
+    /// - the sweep: the record and the sweep's time bucket, so that replicas sweeping at once
+    ///   queue the record once;
+    /// - a check-again: the record, the attempt and the time it was asked;
+    /// - a manual request: its request id.
+    pub fn dedup_id(&self) -> String {
+        let modstamp = self
+            .changed_at
+            .map(|at| (at.unix_timestamp_nanos() / 1_000_000).to_string());
+        match &self.reason {
+            Reason::OutboundMessage {
+                notification_id, ..
+            } => match modstamp {
+                Some(ms) => format!("{notification_id}:{ms}"),
+                None => notification_id.to_string(),
+            },
+            Reason::AceEvent { event_id, .. } => format!("ev:{}", clip(event_id)),
+            Reason::Sweep { bucket } => format!("sweep:{}:{bucket}", self.record_id),
+            Reason::CheckAgain { attempt } => format!(
+                "again:{}:{attempt}:{}",
+                self.record_id,
+                self.queued_at.unix_timestamp()
+            ),
+            Reason::Backfill => format!(
+                "backfill:{}:{}",
+                self.record_id,
+                self.queued_at.unix_timestamp()
+            ),
+            Reason::Manual { request_id } => format!("manual:{}", clip(request_id)),
+        }
+    }
+}
+
+/// Keeps an outside id within SQS's deduplication id alphabet and length.
+fn clip(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect()
 }
 
 #[cfg(test)]
@@ -86,52 +213,102 @@ mod tests {
     use super::*;
     use crate::domain::sobject::parse_datetime;
 
-    fn job(modstamp: Option<&str>) -> SyncJob {
-        let mut fields = BTreeMap::new();
-        if let Some(at) = modstamp {
-            fields.insert(
-                "SystemModstamp".to_owned(),
-                FieldValue::Datetime(parse_datetime(at).unwrap()),
-            );
-        }
-        SyncJob::RecordChangedV1(RecordChanged {
-            org_id: SfOrgId::parse("00D5g00000ABCdeEAH").unwrap(),
-            action_id: ActionId::parse("04k5g000000XYZaAAO").unwrap(),
-            notification_id: NotificationId::parse("04l5g00000AbCdEAAV").unwrap(),
-            record: SObject {
-                sobject_type: "Opportunity".into(),
-                id: SfRecordId::parse("0065g00000QrStUAAV").unwrap(),
-                fields,
+    fn org() -> SfOrgId {
+        SfOrgId::parse("00D5g00000ABCdeEAH").unwrap()
+    }
+
+    fn record() -> SfRecordId {
+        SfRecordId::parse("0065g00000QrStUAAV").unwrap()
+    }
+
+    fn outbound(modstamp: Option<&str>) -> Reconcile {
+        Reconcile {
+            org_id: org(),
+            record_id: record(),
+            reason: Reason::OutboundMessage {
+                notification_id: NotificationId::parse("04l5g00000AbCdEAAV").unwrap(),
+                action_id: ActionId::parse("04k5g000000XYZaAAO").unwrap(),
             },
-            received_at: parse_datetime("2026-08-14T18:27:03Z").unwrap(),
-        })
+            changed_at: modstamp.map(|at| parse_datetime(at).unwrap()),
+            queued_at: parse_datetime("2026-08-14T18:27:03Z").unwrap(),
+        }
     }
 
     #[test]
     fn jobs_round_trip_and_carry_their_version_tag() {
-        let job = job(Some("2026-08-14T18:27:02.000Z"));
+        let job = Job::ReconcileV1(outbound(Some("2026-08-14T18:27:02.000Z")));
         let body = job.encode();
-        assert!(
-            body.starts_with(r#"{"type":"salesforce.record_changed.v1""#),
-            "{body}"
+        assert_eq!(outbound(Some("2026-08-14T18:27:02.000Z")).encode(), body);
+        assert!(body.starts_with(r#"{"type":"reconcile.v1""#), "{body}");
+        assert!(body.contains(r#""kind":"outbound_message""#), "{body}");
+        assert_eq!(Job::decode(&body).unwrap(), job);
+    }
+
+    #[test]
+    fn unknown_versions_and_unknown_fields_are_refused() {
+        let body = Job::ReconcileV1(outbound(None)).encode();
+        assert!(Job::decode(&body.replace("reconcile.v1", "reconcile.v9")).is_err());
+        assert!(Job::decode(&body.replace(r#""org_id""#, r#""x":1,"org_id""#)).is_err());
+    }
+
+    #[test]
+    fn a_legacy_record_changed_job_is_a_reconcile_of_its_record() {
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "SystemModstamp".to_owned(),
+            FieldValue::Datetime(parse_datetime("2026-08-14T18:27:02Z").unwrap()),
         );
-        assert_eq!(SyncJob::decode(&body).unwrap(), job);
+        let legacy = Job::RecordChangedV1(RecordChanged {
+            org_id: org(),
+            action_id: ActionId::parse("04k5g000000XYZaAAO").unwrap(),
+            notification_id: NotificationId::parse("04l5g00000AbCdEAAV").unwrap(),
+            record: SObject {
+                sobject_type: "Opportunity".into(),
+                id: record(),
+                fields,
+            },
+            received_at: parse_datetime("2026-08-14T18:27:03Z").unwrap(),
+        });
+        let reconcile = Job::decode(&legacy.encode()).unwrap().into_reconcile();
+        assert_eq!(reconcile, outbound(Some("2026-08-14T18:27:02Z")));
     }
 
     #[test]
-    fn unknown_versions_are_refused() {
-        let body = job(None).encode().replace(".v1", ".v9");
-        assert!(SyncJob::decode(&body).is_err());
-    }
-
-    #[test]
-    fn dedup_ids_follow_the_modstamp() {
-        let a = job(Some("2026-08-14T18:27:02.000Z")).dedup_id();
-        let b = job(Some("2026-08-14T18:27:02.000Z")).dedup_id();
-        let c = job(Some("2026-08-14T18:29:00.000Z")).dedup_id();
+    fn dedup_ids_repeat_only_for_the_same_trigger() {
+        let a = outbound(Some("2026-08-14T18:27:02.000Z")).dedup_id();
+        let b = outbound(Some("2026-08-14T18:27:02.000Z")).dedup_id();
+        let c = outbound(Some("2026-08-14T18:29:00.000Z")).dedup_id();
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(job(None).dedup_id(), "04l5g00000AbCdEAAV");
-        assert!(a.len() <= 128);
+        assert_eq!(outbound(None).dedup_id(), "04l5g00000AbCdEAAV");
+
+        let sweep = |bucket| Reconcile {
+            reason: Reason::Sweep { bucket },
+            ..outbound(None)
+        };
+        assert_eq!(sweep(7).dedup_id(), sweep(7).dedup_id());
+        assert_ne!(sweep(7).dedup_id(), sweep(8).dedup_id());
+
+        let event = Reconcile {
+            reason: Reason::AceEvent {
+                event_id: "01234567-0123-0123-0123-0123456789ab".into(),
+                detail_type: "Opportunity Updated".into(),
+                ace_id: AceOpportunityId::parse("O1234567").unwrap(),
+            },
+            ..outbound(None)
+        };
+        assert_eq!(event.dedup_id(), "ev:01234567-0123-0123-0123-0123456789ab");
+        let long = Reconcile {
+            reason: Reason::Manual {
+                request_id: "é".repeat(10) + &"x".repeat(300),
+            },
+            ..outbound(None)
+        };
+        for id in [a, event.dedup_id(), long.dedup_id()] {
+            assert!(
+                id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()),
+                "{id}"
+            );
+        }
     }
 }

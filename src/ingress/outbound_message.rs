@@ -244,14 +244,7 @@ async fn accept(
 
     let jobs = verified.into_jobs(OffsetDateTime::now_utc());
     let count = jobs.len();
-    let messages = jobs
-        .iter()
-        .map(|job| OutgoingMessage {
-            group_id: job.group_id().to_string(),
-            dedup_id: job.dedup_id(),
-            body: job.encode(),
-        })
-        .collect();
+    let messages = jobs.iter().map(OutgoingMessage::from).collect();
     let enqueue_started = Instant::now();
     let result = state.queue.enqueue(messages).await;
     state.metrics.enqueue_latency(enqueue_started.elapsed());

@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 
 use super::soap::OutboundMessage;
 use crate::domain::ids::SfOrgId;
-use crate::domain::job::{RecordChanged, SyncJob};
+use crate::domain::job::{Reason, Reconcile};
+use crate::domain::sobject::FieldValue;
 use crate::secret::Secret;
 
 /// Why a message is refused.
@@ -112,8 +113,10 @@ impl Verified {
         &self.0
     }
 
-    /// One job per notification, in message order.
-    pub fn into_jobs(self, received_at: OffsetDateTime) -> Vec<SyncJob> {
+    /// One reconcile job per notification, in message order. A job names the record and the
+    /// notification; the worker reads the record itself, so nothing else of what Salesforce
+    /// sent is carried.
+    pub fn into_jobs(self, received_at: OffsetDateTime) -> Vec<Reconcile> {
         let OutboundMessage {
             organization_id,
             action_id,
@@ -122,14 +125,18 @@ impl Verified {
         } = self.0;
         notifications
             .into_iter()
-            .map(|n| {
-                SyncJob::RecordChangedV1(RecordChanged {
-                    org_id: organization_id.clone(),
-                    action_id: action_id.clone(),
+            .map(|n| Reconcile {
+                org_id: organization_id.clone(),
+                changed_at: n
+                    .sobject
+                    .get("SystemModstamp")
+                    .and_then(FieldValue::as_datetime),
+                record_id: n.sobject.id,
+                reason: Reason::OutboundMessage {
                     notification_id: n.id,
-                    record: n.sobject,
-                    received_at,
-                })
+                    action_id: action_id.clone(),
+                },
+                queued_at: received_at,
             })
             .collect()
     }
@@ -213,7 +220,14 @@ mod tests {
             .unwrap()
             .into_jobs(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].group_id().as_str(), "0065g00000QrStUAAV");
-        assert!(!jobs[0].encode().contains("SessionId"));
+        let body = jobs[0].encode();
+        let job = &jobs[0];
+        assert_eq!(job.group_id().as_str(), "0065g00000QrStUAAV");
+        assert!(job.changed_at.is_some(), "the SystemModstamp is kept");
+        assert!(!body.contains("SessionId"), "{body}");
+        assert!(
+            !body.contains("StageName"),
+            "only the record's id is queued: {body}"
+        );
     }
 }

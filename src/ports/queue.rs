@@ -23,6 +23,16 @@ pub struct OutgoingMessage {
     pub body: String,
 }
 
+impl From<&crate::domain::job::Reconcile> for OutgoingMessage {
+    fn from(job: &crate::domain::job::Reconcile) -> Self {
+        OutgoingMessage {
+            group_id: job.group_id().to_string(),
+            dedup_id: job.dedup_id(),
+            body: job.encode(),
+        }
+    }
+}
+
 /// An opaque handle to one receipt of a message, used to delete it or delay it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Receipt(String);

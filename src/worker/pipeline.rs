@@ -42,7 +42,7 @@ use crate::ace::opportunity::{AceOpportunity, Catalog, ReviewStatus};
 use crate::ace::preflight::{self, Finding, Severity};
 use crate::domain::disposition::{Classify, Disposition};
 use crate::domain::ids::{AceOpportunityId, ClientToken, SfOpportunityId, SfOrgId, TokenPurpose};
-use crate::domain::job::SyncJob;
+use crate::domain::job::Job;
 use crate::domain::sobject::{FieldValue, SObject};
 use crate::ports::partner_central::{
     AceError, AwsSummary, Closing, CreateRequest, FindHint, Origin, PartnerCentral, UpdateOutcome,
@@ -1202,32 +1202,24 @@ pub struct ChangesProcessor(pub Arc<Pipeline>);
 #[async_trait]
 impl Processor for ChangesProcessor {
     async fn process(&self, message: &ReceivedMessage) -> Disposition {
-        let job = match SyncJob::decode(&message.body) {
-            Ok(job) => job,
+        let job = match Job::decode(&message.body) {
+            Ok(job) => job.into_reconcile(),
             Err(e) => {
                 return Disposition::Permanent {
                     reason: crate::telemetry::error_chain(&e),
                 };
             }
         };
-        let SyncJob::RecordChangedV1(change) = job;
-        if change.record.sobject_type != "Opportunity" {
-            tracing::debug!(sobject_type = %change.record.sobject_type, "not an opportunity; nothing to sync");
-            return Disposition::Done;
-        }
-        let id = match SfOpportunityId::try_from(&change.record.id) {
+        let id = match SfOpportunityId::try_from(&job.record_id) {
             Ok(id) => id,
             Err(e) => {
-                return Disposition::Permanent {
-                    reason: format!("record {}: {e}", change.record.id),
-                };
+                tracing::debug!(record = %job.record_id, "not an opportunity; nothing to sync: {e}");
+                return Disposition::Done;
             }
         };
-        let changed_at = change
-            .record
-            .get("SystemModstamp")
-            .and_then(FieldValue::as_datetime);
-        let span = tracing::info_span!("change", notification_id = %change.notification_id);
+        let changed_at = job.changed_at;
+        let change = job;
+        let span = tracing::info_span!("reconcile", reason = change.reason.label());
         tracing::Instrument::instrument(
             self.0.sync_opportunity(&change.org_id, &id, changed_at),
             span,

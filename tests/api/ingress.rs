@@ -5,17 +5,20 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ace_sync::domain::job::SyncJob;
-use ace_sync::domain::sobject::FieldValue;
+use ace_sync::domain::job::{Reason, Reconcile};
+use ace_sync::domain::sobject::parse_datetime;
 
 use crate::helpers::app::{ACK, MULTI, SINGLE, TestApp, message_with};
 use crate::helpers::{env, sqs};
 
 const SESSION_ID: &str = "00D5g00000ABCde!AQ4AQ.REDACTED.EXAMPLE.TOKEN";
 
-fn record(job: &SyncJob) -> &ace_sync::domain::job::RecordChanged {
-    match job {
-        SyncJob::RecordChangedV1(record) => record,
+fn notification(job: &Reconcile) -> &str {
+    match &job.reason {
+        Reason::OutboundMessage {
+            notification_id, ..
+        } => notification_id.as_str(),
+        other => panic!("an outbound-message job, not {other:?}"),
     }
 }
 
@@ -51,18 +54,14 @@ async fn the_single_sample_is_acked_and_queued() {
 
     let jobs = app.queued_jobs().await;
     assert_eq!(jobs.len(), 1);
-    let job = record(&jobs[0]);
+    let job = &jobs[0];
     assert_eq!(job.org_id.as_str(), "00D5g00000ABCdeEAH");
-    assert_eq!(job.notification_id.as_str(), "04l5g00000AbCdEAAV");
-    assert_eq!(job.record.id.as_str(), "0065g00000QrStUAAV");
-    assert_eq!(job.record.sobject_type, "Opportunity");
+    assert_eq!(notification(job), "04l5g00000AbCdEAAV");
+    assert_eq!(job.record_id.as_str(), "0065g00000QrStUAAV");
     assert_eq!(
-        job.record.fields["StageName"],
-        FieldValue::Text("Proposal/Price Quote".into())
-    );
-    assert_eq!(
-        job.record.fields["Use_Cases__c"],
-        FieldValue::Multi(vec!["Migration".into(), "Analytics".into()])
+        job.changed_at,
+        Some(parse_datetime("2026-08-14T18:27:02.000Z").unwrap()),
+        "the SystemModstamp is kept for deduplication and the lag figures"
     );
 }
 
@@ -73,12 +72,11 @@ async fn the_multi_sample_queues_each_notification_in_its_own_group() {
     assert_eq!(response.status().as_u16(), 200);
     let mut jobs = app.queued_jobs().await;
     jobs.sort_by_key(|j| j.group_id().to_string());
-    let ids: Vec<_> = jobs
-        .iter()
-        .map(|j| record(j).record.id.to_string())
-        .collect();
+    let ids: Vec<_> = jobs.iter().map(|j| j.record_id.to_string()).collect();
     assert_eq!(ids, ["0065g00000QrStVAAV", "0065g00000QrStWAAV"]);
-    assert!(!record(&jobs[1]).record.fields.contains_key("Amount"));
+    let notifications: Vec<_> = jobs.iter().map(notification).collect();
+    assert_eq!(notifications.len(), 2);
+    assert_ne!(notifications[0], notifications[1]);
     // The SessionId the message carried is in no queued job.
     for job in &jobs {
         assert!(!job.encode().contains("AQ4AQ"), "{}", job.encode());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ace_sync::config::Settings;
-use ace_sync::domain::job::SyncJob;
+use ace_sync::domain::job::{Job, Reconcile};
 use ace_sync::startup::Application;
 use tokio_util::sync::CancellationToken;
 
@@ -102,11 +102,14 @@ impl TestApp {
     }
 
     /// Every job on the queue now, decoded (the queue is drained).
-    pub async fn queued_jobs(&self) -> Vec<SyncJob> {
+    pub async fn queued_jobs(&self) -> Vec<Reconcile> {
         sqs::drain(&self.sqs, &self.queue.url)
             .await
             .iter()
-            .map(|body| SyncJob::decode(body).expect("a SyncJob"))
+            .map(|body| match Job::decode(body).expect("a job") {
+                Job::ReconcileV1(job) => job,
+                other => panic!("the ingress queues reconcile jobs, not {other:?}"),
+            })
             .collect()
     }
 
