@@ -50,6 +50,11 @@ pub struct WorkerSettings {
     pub retry_cap: Duration,
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// The longest wait between two checks of a running submission task.
+    #[serde(with = "humantime_serde")]
+    pub check_again_cap: Duration,
+    /// Checks in a row before leaving the record to the next trigger.
+    pub check_again_max: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

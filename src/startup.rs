@@ -26,7 +26,9 @@ use crate::metrics::{self, MetricsRegistry};
 use crate::ports::partner_central::PartnerCentral;
 use crate::ports::queue::{JobQueue, JobSource};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
-use crate::worker::pipeline::{ChangesProcessor, EventsProcessor, Pipeline, PipelineMetrics};
+use crate::worker::changes::{ChangesProcessor, CheckAgain};
+use crate::worker::events::{EventMetrics, EventsProcessor};
+use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
 /// Why the application could not start.
@@ -179,7 +181,7 @@ pub struct Application {
     workers: Vec<Arc<Worker>>,
     changes: QueueHandle,
     events: Option<QueueHandle>,
-    pipeline: Option<Arc<Pipeline>>,
+    reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
 }
 
@@ -219,10 +221,10 @@ impl Application {
         };
 
         let mut workers = Vec::new();
-        let mut pipeline = None;
+        let mut reconciler = None;
         if role.works() {
             let built =
-                build_pipeline(&settings, salesforce, partner_central, &mut registry).await?;
+                build_reconciler(&settings, salesforce, partner_central, &mut registry).await?;
             let worker_metrics = WorkerMetrics::register(&mut registry);
             let config = WorkerConfig {
                 concurrency: settings.worker.concurrency,
@@ -231,16 +233,30 @@ impl Application {
                 retry_cap: settings.worker.retry_cap,
                 shutdown_grace: settings.worker.shutdown_grace,
             };
+            let check_again = CheckAgain {
+                cap: settings.worker.check_again_cap,
+                max_checks: settings.worker.check_again_max,
+            };
             workers.push(Arc::new(Worker::new(
                 changes.as_job_source(),
-                Arc::new(ChangesProcessor(built.clone())),
+                Arc::new(ChangesProcessor::new(
+                    built.clone(),
+                    changes.as_job_queue(),
+                    check_again,
+                )),
                 config.clone(),
                 worker_metrics.clone(),
             )));
             match &events {
                 Some(events) => workers.push(Arc::new(Worker::new(
                     events.as_job_source(),
-                    Arc::new(EventsProcessor(built.clone())),
+                    Arc::new(EventsProcessor::new(
+                        built.partner_central().clone(),
+                        built.salesforce().clone(),
+                        changes.as_job_queue(),
+                        built.catalog(),
+                        EventMetrics::register(&mut registry),
+                    )),
                     config,
                     worker_metrics,
                 ))),
@@ -248,7 +264,7 @@ impl Application {
                     "no Partner Central events queue (queue.events_queue_url): review results reach Salesforce only when an opportunity changes again"
                 ),
             }
-            pipeline = Some(built);
+            reconciler = Some(built);
         }
 
         // Every role serves HTTP: the ingress its routes, a worker-only process health and
@@ -269,7 +285,7 @@ impl Application {
             workers,
             changes,
             events,
-            pipeline,
+            reconciler,
             registry: registry_handle,
         })
     }
@@ -292,8 +308,8 @@ impl Application {
         &self.workers
     }
 
-    pub fn pipeline(&self) -> Option<&Arc<Pipeline>> {
-        self.pipeline.as_ref()
+    pub fn reconciler(&self) -> Option<&Arc<Reconciler>> {
+        self.reconciler.as_ref()
     }
 
     pub fn metrics(&self) -> &MetricsRegistry {
@@ -397,12 +413,12 @@ fn serve(
 }
 
 /// The clients, the mapping and the model the workers use.
-async fn build_pipeline(
+async fn build_reconciler(
     settings: &Settings,
     salesforce: Option<Arc<dyn SalesforceOrg>>,
     partner_central: Option<Arc<dyn PartnerCentral>>,
     registry: &mut Registry,
-) -> Result<Arc<Pipeline>, StartupError> {
+) -> Result<Arc<Reconciler>, StartupError> {
     let salesforce = match salesforce {
         Some(client) => client,
         None => {
@@ -429,12 +445,12 @@ async fn build_pipeline(
         mapping = mapping.with_solutions(settings.ace.solution_ids.clone());
     }
     let model = ServiceModel::load().map_err(StartupError::Model)?;
-    Ok(Arc::new(Pipeline::new(
+    Ok(Arc::new(Reconciler::new(
         salesforce,
         partner_central,
         Arc::new(mapping),
         Arc::new(model),
         settings.ace.catalog,
-        PipelineMetrics::register(registry),
+        ReconcileMetrics::register(registry),
     )))
 }

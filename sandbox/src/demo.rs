@@ -35,7 +35,7 @@ use ace_sync::config::{ConfigError, Settings};
 use ace_sync::domain::ids::SfRecordId;
 use ace_sync::domain::sobject::{Decimal, FieldValue};
 use ace_sync::startup::{Application, Dependencies, QueueHandle, Role, StartupError};
-use ace_sync::worker::pipeline::fields;
+use ace_sync::worker::reconcile::fields;
 use timeline::{Actor, Entry};
 
 /// How the demo runs.

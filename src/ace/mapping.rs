@@ -443,6 +443,23 @@ impl Mapping {
         fields.into_iter().collect()
     }
 
+    /// The ACE fields (data-model notation) this mapping fills: the sync owns them, so a value
+    /// the record no longer gives is cleared in ACE. ACE keeps everything else as it has it.
+    pub fn owned_paths(&self) -> Vec<String> {
+        let mut owned: BTreeSet<String> = [
+            "PartnerOpportunityIdentifier",
+            "LifeCycle.Stage",
+            "LifeCycle.ClosedLostReason",
+        ]
+        .map(str::to_owned)
+        .into();
+        owned.extend(self.fields.iter().map(|rule| rule.ace.clone()));
+        if self.aws_field_contact.is_some() {
+            owned.insert("Project.AdditionalComments".to_owned());
+        }
+        owned.into_iter().collect()
+    }
+
     /// The Salesforce field that fills an ACE field, if the mapping reads one: the field a rep
     /// must fill when ACE says the value is missing.
     pub fn salesforce_source(&self, ace_path: &str) -> Option<&str> {

@@ -3,8 +3,12 @@
 //! so the payload is ACE's current record with our values laid over it, and only where ACE
 //! lets them change at the opportunity's review status and stage (ace-api.md §8).
 //!
-//! Pure functions: the adapter fetches, calls [`editability`] and [`merge`], and sends only
-//! when [`Merge::changed`] is not empty.
+//! The paths the mapping fills are ours: a value the mapping no longer produces (a rep cleared
+//! the Salesforce field) is cleared in ACE too, where ACE allows it. Everything else in ACE's
+//! record is kept as ACE has it.
+//!
+//! Pure functions: the reconciler's plan calls [`editability`] and [`merge`] on what it
+//! observed, and sends an update only when [`Merge::changed`] is not empty.
 
 use serde_json::Value;
 
@@ -69,21 +73,43 @@ impl Editability {
 pub struct Merge {
     /// ACE's record with the allowed changes applied, read-only members removed.
     pub payload: Opportunity,
-    /// Fields whose value changes (indices included).
+    /// Fields whose value changes (indices included), cleared ones too.
     pub changed: Vec<String>,
+    /// Of `changed`, the fields we clear because the mapping no longer fills them.
+    pub cleared: Vec<String>,
     /// Fields we would change but ACE does not allow now; reported, not sent.
     pub withheld: Vec<String>,
 }
 
 /// Lays `desired` over `current` where `editable` allows. A field `desired` leaves unset keeps
-/// ACE's value: the sync never erases data it did not write. Lists of structures
-/// (ExpectedCustomerSpend) merge item by item; other lists are replaced whole.
-pub fn merge(current: &Opportunity, desired: &Opportunity, editable: &Editability) -> Merge {
+/// ACE's value, unless it is one of the `owned` paths (those the mapping fills, data-model
+/// notation): then ACE's value is cleared. Lists of structures (ExpectedCustomerSpend) merge
+/// item by item; other lists are replaced whole.
+pub fn merge(
+    current: &Opportunity,
+    desired: &Opportunity,
+    editable: &Editability,
+    owned: &[String],
+) -> Merge {
     let current = current.without_read_only().to_json();
     let desired = desired.without_read_only().to_json();
     let mut merged = current.clone();
     let mut changed = Vec::new();
+    let mut cleared = Vec::new();
     let mut withheld = Vec::new();
+    for path in owned {
+        let held = json_get(&current, path).is_some_and(|v| !is_empty(v));
+        if !held || json_get(&desired, path).is_some_and(|v| !is_empty(v)) {
+            continue;
+        }
+        if editable.allows(path) {
+            opportunity::json_remove(&mut merged, path);
+            changed.push(path.clone());
+            cleared.push(path.clone());
+        } else {
+            withheld.push(path.clone());
+        }
+    }
     let mut leaves = Vec::new();
     collect_leaves(&desired, &mut String::new(), &mut leaves);
     for (path, value) in leaves {
@@ -100,10 +126,23 @@ pub fn merge(current: &Opportunity, desired: &Opportunity, editable: &Editabilit
     let payload = Opportunity::from_json(merged)
         .map(|o| o.normalized())
         .unwrap_or_default();
+    changed.sort();
+    withheld.sort();
     Merge {
         payload,
         changed,
+        cleared,
         withheld,
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 
@@ -199,7 +238,7 @@ mod tests {
                 "Frequency": "Monthly", "TargetCompany": "AWS"}]},
             "LifeCycle": {"Stage": "Committed", "NextSteps": "Kick-off"}
         }));
-        let merge = merge(&ace_record(), &desired, &Editability::All);
+        let merge = merge(&ace_record(), &desired, &Editability::All, &[]);
         assert_eq!(
             merge.changed,
             vec![
@@ -236,7 +275,7 @@ mod tests {
             json!({"Project": {"Title": "T"}, "LifeCycle": {"Stage": "Qualified"},
             "Customer": {"Account": {"CompanyName": "Acme", "Industry": "Retail"}}}),
         );
-        let merge = merge(&ace_record(), &desired, &Editability::All);
+        let merge = merge(&ace_record(), &desired, &Editability::All, &[]);
         assert!(merge.changed.is_empty(), "{:?}", merge.changed);
         assert_eq!(merge.payload, ace_record().without_read_only());
     }
@@ -249,7 +288,7 @@ mod tests {
             "LifeCycle": {"Stage": "Committed"}}),
         );
         let approved = editability(Some(&ReviewStatus::Approved), Some("Qualified"));
-        let merge = merge(&ace_record(), &desired, &approved);
+        let merge = merge(&ace_record(), &desired, &approved, &[]);
         assert_eq!(
             merge.changed,
             vec!["Customer.Account.Address.City", "LifeCycle.Stage"]
@@ -271,7 +310,7 @@ mod tests {
 
         // Action Required: only the whitelist.
         let action_required = editability(Some(&ReviewStatus::ActionRequired), Some("Qualified"));
-        let merge = super::merge(&ace_record(), &desired, &action_required);
+        let merge = super::merge(&ace_record(), &desired, &action_required, &[]);
         assert_eq!(
             merge.changed,
             vec![
@@ -281,5 +320,50 @@ mod tests {
             ]
         );
         assert_eq!(merge.withheld, vec!["LifeCycle.Stage", "Project.Title"]);
+    }
+
+    #[test]
+    fn owned_fields_the_record_no_longer_fills_are_cleared_where_ace_allows() {
+        let owned = [
+            "LifeCycle.NextSteps",
+            "Project.ApnPrograms",
+            "Project.Title",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut ace = ace_record().to_json();
+        ace["LifeCycle"]["NextSteps"] = json!("Call the CTO");
+        let ace = opp(ace);
+        // The record fills the title, not the next steps or the programs any more; the city is
+        // not the mapping's and stays.
+        let desired = opp(json!({"Project": {"Title": "T"}}));
+        let merge = merge(&ace, &desired, &Editability::All, &owned);
+        assert_eq!(
+            merge.cleared,
+            vec!["LifeCycle.NextSteps", "Project.ApnPrograms"]
+        );
+        assert_eq!(merge.changed, merge.cleared);
+        let payload = merge.payload.to_json();
+        assert!(payload["LifeCycle"].get("NextSteps").is_none(), "{payload}");
+        assert!(payload["Project"].get("ApnPrograms").is_none(), "{payload}");
+        assert_eq!(payload["Customer"]["Account"]["Address"]["City"], "Seattle");
+
+        // Where ACE locks the field, it is withheld, not cleared.
+        let launched = editability(Some(&ReviewStatus::Approved), Some("Launched"));
+        let merge = super::merge(&ace, &desired, &launched, &owned);
+        assert!(merge.cleared.is_empty(), "{:?}", merge.cleared);
+        assert_eq!(
+            merge.withheld,
+            vec!["LifeCycle.NextSteps", "Project.ApnPrograms"]
+        );
+
+        // Nothing is cleared when ACE holds nothing there.
+        let merge = super::merge(
+            &ace_record(),
+            &opp(json!({})),
+            &Editability::All,
+            &owned[..1],
+        );
+        assert!(merge.changed.is_empty(), "{:?}", merge.changed);
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 pub enum Disposition {
     /// Finished (or nothing to do): delete the message.
     Done,
+    /// Not a failure, but not yet: make the message visible again after exactly `after` (a
+    /// job that must not run before a given time).
+    Later { after: Duration },
     /// A transient failure: make the message visible again after `after`.
     Retry { after: Duration, reason: String },
     /// A failure that retrying cannot fix: record it where someone can act on it, then delete.

@@ -70,6 +70,10 @@ pub enum Reason {
     CheckAgain {
         /// How many times in a row it asked.
         attempt: u32,
+        /// Not before this instant: FIFO queues have no per-message delay, so a worker that
+        /// receives the job earlier holds it (invisible) until then.
+        #[serde(with = "time::serde::rfc3339")]
+        not_before: OffsetDateTime,
     },
     /// The periodic sweep, in the time bucket that dedupes replicas sweeping at once.
     Sweep { bucket: i64 },
@@ -183,7 +187,7 @@ impl Reconcile {
             },
             Reason::AceEvent { event_id, .. } => format!("ev:{}", clip(event_id)),
             Reason::Sweep { bucket } => format!("sweep:{}:{bucket}", self.record_id),
-            Reason::CheckAgain { attempt } => format!(
+            Reason::CheckAgain { attempt, .. } => format!(
                 "again:{}:{attempt}:{}",
                 self.record_id,
                 self.queued_at.unix_timestamp()

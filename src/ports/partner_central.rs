@@ -1,12 +1,12 @@
-//! The Partner Central port: what the worker asks of ACE, in the sync's own types (the typed
-//! [`Opportunity`], ids, review status), never the SDK's. `adapters::partner_central` implements
-//! it on `aws-sdk-partnercentralselling`; its errors are classified here, at the seam.
+//! The Partner Central port: what the reconciler asks of ACE, in the sync's own types (the
+//! typed [`Opportunity`], ids, review status), never the SDK's. `adapters::partner_central`
+//! implements it on `aws-sdk-partnercentralselling`; its errors are classified here, at the seam.
 //!
-//! Every write is idempotent or guarded: creation carries a ClientToken derived from the
-//! Salesforce org, record and generation (a crash and retry can never create a second
-//! opportunity), updates merge with ACE's current record and its `LastModifiedDate`, and an
-//! update while AWS reviews the opportunity is answered with [`UpdateOutcome::Deferred`]
-//! instead of a call ACE would refuse.
+//! The operations are ACE's own, one call each (the adapter only adds the write limiter and
+//! retries of throttling and transient failures): the reconciler reads once, plans, and then
+//! writes exactly what its plan says. Creation and submission carry deterministic ClientTokens,
+//! and updates carry the `LastModifiedDate` that was read, so a repeated or stale write is
+//! either answered with the same result or refused, never applied twice.
 
 use std::fmt;
 use std::time::Duration;
@@ -17,37 +17,61 @@ use time::OffsetDateTime;
 use crate::ace::mapping::Submission;
 use crate::ace::opportunity::{AceOpportunity, Opportunity, ReviewStatus};
 use crate::domain::disposition::Classify;
-use crate::domain::ids::{AceOpportunityId, ClientToken, SfOpportunityId, SfOrgId};
+use crate::domain::ids::{AceOpportunityId, ClientToken};
 
-/// Where a new opportunity comes from, for its idempotency tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub org: SfOrgId,
-    pub record: SfOpportunityId,
-    /// 0 for the first opportunity of a record; raised only to create a new one on purpose
-    /// (e.g. after AWS rejected the first).
-    pub generation: u32,
-}
-
-/// A new opportunity and what goes with it.
+/// What CreateOpportunity answered.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreateRequest {
-    pub origin: Origin,
-    pub body: Opportunity,
-    /// Partner solutions (`S-…`) associated right after creation.
-    pub solutions: Vec<String>,
-    /// AWS product codes associated after creation.
-    pub aws_products: Vec<String>,
-    /// When set, the opportunity is submitted for AWS review (StartEngagementFromOpportunityTask).
-    pub submission: Option<Submission>,
+pub struct Created {
+    pub id: AceOpportunityId,
+    pub last_modified_date: Option<OffsetDateTime>,
 }
 
-/// The snapshot of a StartEngagement… task (asynchronous at AWS: it may still be running).
+/// Something an opportunity is associated with (AssociateOpportunity's
+/// `RelatedEntityType` and identifier).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RelatedEntity {
+    /// A partner solution (`S-…`).
+    Solution(String),
+    /// An AWS product code.
+    AwsProduct(String),
+}
+
+impl fmt::Display for RelatedEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RelatedEntity::Solution(id) => write!(f, "solution {id}"),
+            RelatedEntity::AwsProduct(code) => write!(f, "AWS product {code}"),
+        }
+    }
+}
+
+/// `TaskStatus` of an engagement task (ace-api.md §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskStatus {
+    InProgress,
+    Complete,
+    Failed,
+    Other(String),
+}
+
+impl TaskStatus {
+    pub fn parse(wire: &str) -> TaskStatus {
+        match wire {
+            "IN_PROGRESS" => TaskStatus::InProgress,
+            "COMPLETE" => TaskStatus::Complete,
+            "FAILED" => TaskStatus::Failed,
+            other => TaskStatus::Other(other.to_owned()),
+        }
+    }
+}
+
+/// The snapshot of a StartEngagement… task: asynchronous at AWS, it may still be running.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngagementTask {
     pub task_id: Option<String>,
-    /// `IN_PROGRESS`, `COMPLETE` or `FAILED` (ace-api.md §3).
-    pub status: Option<String>,
+    pub status: TaskStatus,
+    pub start_time: Option<OffsetDateTime>,
+    /// AWS's `ReasonCode` when it failed (ace-api.md §7).
     pub reason_code: Option<String>,
     pub message: Option<String>,
     pub opportunity_id: Option<String>,
@@ -57,54 +81,27 @@ pub struct EngagementTask {
 
 impl EngagementTask {
     pub fn failed(&self) -> bool {
-        self.status.as_deref() == Some("FAILED")
+        self.status == TaskStatus::Failed
     }
-}
 
-/// What `create` did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Created {
-    pub id: AceOpportunityId,
-    pub last_modified_date: OffsetDateTime,
-    /// CreateOpportunity answered that the ClientToken was used before with another body, and
-    /// the opportunity was found by its Salesforce id: the caller should update it. (A plain
-    /// replay of the same request returns the same opportunity with `existed: false`.)
-    pub existed: bool,
-    /// Solutions and products associated by this call (those already there are skipped).
-    pub associated: Vec<String>,
-    /// The submission task, when the request asked for one and the opportunity was not
-    /// submitted before.
-    pub submission: Option<EngagementTask>,
-}
-
-/// What `update` (or `close`) did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UpdateOutcome {
-    Updated {
-        last_modified_date: OffsetDateTime,
-        /// The ACE fields that changed.
-        changed: Vec<String>,
-        /// Changes not sent because ACE locks those fields now (ace-api.md §8).
-        withheld: Vec<String>,
-    },
-    /// ACE holds these values already: no call was made.
-    Unchanged { withheld: Vec<String> },
-    /// AWS is reviewing the opportunity (`Submitted` / `In review`): try again later.
-    Deferred { review_status: ReviewStatus },
-    /// ACE takes no more changes (`Rejected`, or `Closed Lost`).
-    Closed {
-        review_status: Option<ReviewStatus>,
-        stage: Option<String>,
-    },
-}
-
-/// How a Salesforce close ends the ACE opportunity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closing {
-    /// Closed Won: stage `Launched`.
-    Won,
-    /// Closed Lost, with an ACE `ClosedLostReason`.
-    Lost { reason: String },
+    /// A failure that says nothing about the opportunity (AWS was throttling or failing
+    /// itself): trying again may succeed without anyone changing anything.
+    pub fn failed_transiently(&self) -> bool {
+        self.failed()
+            && matches!(
+                self.reason_code.as_deref(),
+                Some(
+                    "RequestThrottled"
+                        | "InternalError"
+                        | "ServiceQuotaExceeded"
+                        | "OpportunityConflict"
+                        | "EngagementConflict"
+                        | "ResourceSnapshotConflict"
+                        | "ResourceSnapshotJobConflict"
+                        | "EngagementInvitationConflict"
+                )
+            )
+    }
 }
 
 /// One line of ListOpportunities.
@@ -113,19 +110,10 @@ pub struct OpportunitySummary {
     pub id: AceOpportunityId,
     pub partner_opportunity_identifier: Option<String>,
     pub last_modified_date: Option<OffsetDateTime>,
+    pub created_date: Option<OffsetDateTime>,
     pub stage: Option<String>,
     pub review_status: Option<ReviewStatus>,
     pub company_name: Option<String>,
-}
-
-/// Narrows the search for an opportunity by its Salesforce id: ListOpportunities cannot filter
-/// on PartnerOpportunityIdentifier, so it pages through what these filters leave.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FindHint {
-    /// ACE's `CustomerCompanyName` filter (exact match).
-    pub customer_company_name: Option<String>,
-    /// Only opportunities modified at or after this instant.
-    pub modified_after: Option<OffsetDateTime>,
 }
 
 /// A member of the AWS team on an opportunity.
@@ -182,59 +170,67 @@ pub struct Invitation {
     pub target_completion_date: Option<String>,
 }
 
-/// The port.
+/// The port. Reads spend the read quota (10/s), writes the write quota (1/s, ace-api.md §10).
 #[async_trait]
 pub trait PartnerCentral: Send + Sync {
-    /// The opportunity whose PartnerOpportunityIdentifier is `partner_id` (our Salesforce id).
-    /// Pages through ListOpportunities narrowed by `hint`; one read call per 100 opportunities
-    /// left by the filters, at most `ace.find_max_pages` calls.
+    /// Opportunities whose PartnerOpportunityIdentifier is `partner_id` (our Salesforce id),
+    /// newest first, among those modified at or after `modified_after`. ListOpportunities
+    /// cannot filter on the identifier, so this pages through what the date filter leaves: one
+    /// read per 100 opportunities, at most `ace.find_max_pages` reads.
     async fn find_by_partner_id(
         &self,
         partner_id: &str,
-        hint: &FindHint,
-    ) -> Result<Option<OpportunitySummary>, AceError>;
+        modified_after: Option<OffsetDateTime>,
+    ) -> Result<Vec<OpportunitySummary>, AceError>;
 
-    /// CreateOpportunity, then AssociateOpportunity for each solution and product, then (when
-    /// asked) StartEngagementFromOpportunityTask. Replaying the same origin returns the
-    /// existing opportunity and resumes at the first step not done.
-    async fn create(&self, request: &CreateRequest) -> Result<Created, AceError>;
-
+    /// GetOpportunity.
     async fn get(&self, id: &AceOpportunityId) -> Result<AceOpportunity, AceError>;
 
-    /// GetOpportunity → merge `desired` into it → UpdateOpportunity with the fetched
-    /// LastModifiedDate, sending only what the review status allows and nothing at all when
-    /// ACE already agrees. A ConflictException refetches and retries once.
+    /// CreateOpportunity. Repeating it with the same token and body answers the same
+    /// opportunity; the same token with another body is a `Conflict`.
+    async fn create(&self, body: &Opportunity, token: &ClientToken) -> Result<Created, AceError>;
+
+    /// UpdateOpportunity: replaces the whole record (ace-api.md §6) with `body`, if ACE's
+    /// `LastModifiedDate` is still `last_modified_date` (else `Conflict`). Answers the new
+    /// `LastModifiedDate`.
     async fn update(
         &self,
         id: &AceOpportunityId,
-        desired: &Opportunity,
-    ) -> Result<UpdateOutcome, AceError>;
+        body: &Opportunity,
+        last_modified_date: OffsetDateTime,
+    ) -> Result<OffsetDateTime, AceError>;
 
-    /// Submits for AWS review with StartEngagementFromOpportunityTask; `token` makes a retry
-    /// return the same task. A task that ends FAILED is returned as a `Validation` error
-    /// carrying AWS's reason code and message.
-    async fn submit(
+    /// AssociateOpportunity.
+    async fn associate(
+        &self,
+        id: &AceOpportunityId,
+        entity: &RelatedEntity,
+    ) -> Result<(), AceError>;
+
+    /// DisassociateOpportunity.
+    async fn disassociate(
+        &self,
+        id: &AceOpportunityId,
+        entity: &RelatedEntity,
+    ) -> Result<(), AceError>;
+
+    /// StartEngagementFromOpportunityTask: submits for AWS review. `token` makes a repeat
+    /// answer the same task. A task that failed is an answer, not an error (ace-api.md §7).
+    async fn start_engagement(
         &self,
         id: &AceOpportunityId,
         submission: &Submission,
         token: &ClientToken,
     ) -> Result<EngagementTask, AceError>;
 
-    /// SubmitOpportunity: submits without starting an engagement task (e.g. once more after
-    /// `Action Required`, when the update did not resubmit it).
-    async fn resubmit(
+    /// The most recent StartEngagementFromOpportunityTask of this opportunity
+    /// (ListEngagementFromOpportunityTasks, newest first, one result).
+    async fn latest_engagement_task(
         &self,
         id: &AceOpportunityId,
-        submission: &Submission,
-    ) -> Result<(), AceError>;
+    ) -> Result<Option<EngagementTask>, AceError>;
 
-    /// Moves the opportunity to `Launched` or `Closed Lost` (an update).
-    async fn close(
-        &self,
-        id: &AceOpportunityId,
-        closing: &Closing,
-    ) -> Result<UpdateOutcome, AceError>;
-
+    /// GetAwsOpportunitySummary.
     async fn aws_summary(&self, id: &AceOpportunityId) -> Result<AwsSummary, AceError>;
 
     /// Invitations sent to us, optionally only those with these statuses (`PENDING`, …).
@@ -285,8 +281,8 @@ pub enum AceError {
         reason: Option<String>,
         message: String,
     },
-    /// A conflict that a refetch did not resolve (a stale LastModifiedDate twice, or a
-    /// ClientToken reused with another body).
+    /// A stale `LastModifiedDate` (someone else changed the opportunity since it was read), or
+    /// a ClientToken reused with another body.
     #[error("{operation}: conflict: {message}")]
     Conflict {
         operation: &'static str,
@@ -316,15 +312,6 @@ pub enum AceError {
         operation: &'static str,
         what: String,
     },
-    /// A later step failed after the opportunity was created: the id is known, and a retry
-    /// resumes from there.
-    #[error("{step} failed after opportunity {id} was created")]
-    Incomplete {
-        id: AceOpportunityId,
-        step: &'static str,
-        #[source]
-        source: Box<AceError>,
-    },
 }
 
 fn field_errors(errors: &[FieldError]) -> String {
@@ -341,45 +328,23 @@ fn field_errors(errors: &[FieldError]) -> String {
     format!(" [{}]", list.join("; "))
 }
 
-impl AceError {
-    /// The opportunity created before the failure, if any.
-    pub fn created_id(&self) -> Option<&AceOpportunityId> {
-        match self {
-            AceError::Incomplete { id, .. } => Some(id),
-            _ => None,
-        }
-    }
-
-    /// The error that decides what to do (an `Incomplete`'s cause).
-    pub fn root(&self) -> &AceError {
-        match self {
-            AceError::Incomplete { source, .. } => source.root(),
-            other => other,
-        }
-    }
-}
-
 impl Classify for AceError {
     fn retry_hint(&self) -> Option<Option<Duration>> {
         match self {
             AceError::Throttled { .. } | AceError::Unavailable { .. } => Some(None),
             // Quotas are per rolling 24 hours (ace-api.md §10): not worth retrying soon.
             AceError::QuotaExceeded { .. } => Some(Some(Duration::from_secs(15 * 60))),
-            AceError::Incomplete { source, .. } => source.retry_hint(),
-            AceError::Validation { .. }
+            // Someone changed the opportunity between our read and our write: read again and
+            // plan anew (ace-api.md §6). A ClientToken reused with another body (the other
+            // operations' conflict) will not go away by itself.
+            AceError::Conflict { operation, .. } if *operation == "UpdateOpportunity" => {
+                Some(Some(Duration::ZERO))
+            }
+            AceError::Conflict { .. }
+            | AceError::Validation { .. }
             | AceError::NotFound { .. }
             | AceError::AccessDenied { .. }
-            | AceError::Conflict { .. }
             | AceError::Unexpected { .. } => None,
-        }
-    }
-}
-
-impl fmt::Display for Closing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Closing::Won => f.write_str("Launched"),
-            Closing::Lost { reason } => write!(f, "Closed Lost ({reason})"),
         }
     }
 }

@@ -14,7 +14,9 @@
 //!   unfinished then is neither deleted nor released, so the queue hands it out again after its
 //!   visibility timeout.
 
-pub mod pipeline;
+pub mod changes;
+pub mod events;
+pub mod reconcile;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -68,6 +70,8 @@ pub struct BatchReport {
     pub permanent: usize,
     /// Released unprocessed behind a retried message of the same group.
     pub deferred: usize,
+    /// Held until their time (a check-again job received early).
+    pub later: usize,
 }
 
 impl BatchReport {
@@ -77,6 +81,7 @@ impl BatchReport {
         self.retried += other.retried;
         self.permanent += other.permanent;
         self.deferred += other.deferred;
+        self.later += other.later;
     }
 }
 
@@ -109,7 +114,7 @@ impl WorkerMetrics {
         };
         registry.register(
             "worker_messages",
-            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred)",
+            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred, later)",
             metrics.outcomes.clone(),
         );
         registry.register(
@@ -396,6 +401,15 @@ async fn process_group(
                 tracing::warn!(worker = name, message_id = %message.message_id, reason = %reason, "message failed permanently; recorded and removed from the queue");
                 finished.push(message.receipt);
             }
+            Disposition::Later { after } => {
+                report.later += 1;
+                metrics.outcome(name, "later");
+                tracing::debug!(worker = name, message_id = %message.message_id, in_ms = after.as_millis() as u64, "not yet; held until its time");
+                if let Err(e) = source.change_visibility(&message.receipt, after).await {
+                    tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "holding a message failed; it returns after its visibility timeout");
+                }
+                held_back = Some(after);
+            }
             Disposition::Retry { after, reason } => {
                 report.retried += 1;
                 metrics.outcome(name, "retry");
@@ -536,7 +550,8 @@ mod tests {
                 done: 1,
                 retried: 1,
                 permanent: 1,
-                deferred: 0
+                deferred: 0,
+                later: 0,
             }
         );
         let total = worker.run_until_idle().await.unwrap();

@@ -1,13 +1,13 @@
 //! The Partner Central client — the real `aws-sdk-partnercentralselling` client inside the
-//! adapter — against the Partner Central simulator: every operation the sync uses, every error
-//! it can produce and how it is classified, idempotent creation, conflict handling, review
-//! locks, and the write-rate limiter under a burst, observed from the simulator's side.
+//! adapter — against the Partner Central simulator: every operation the reconciler uses, every
+//! error it can produce and how it is classified, idempotent creation and submission,
+//! optimistic concurrency on update, and the write-rate limiter under a burst, observed from
+//! the simulator's side.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use ace_sync::ace::mapping::{Mapping, Submission};
+use ace_sync::ace::mapping::{MappedOpportunity, Mapping};
 use ace_sync::ace::model::ServiceModel;
 use ace_sync::ace::opportunity::{Catalog, Opportunity, ReviewStatus};
 use ace_sync::ace::preflight;
@@ -20,19 +20,12 @@ use ace_sync::domain::ids::{
     AceOpportunityId, ClientToken, SfOpportunityId, SfOrgId, TokenPurpose,
 };
 use ace_sync::metrics::MetricsRegistry;
-use ace_sync::ports::partner_central::{
-    AceError, Closing, CreateRequest, FindHint, Origin, PartnerCentral, UpdateOutcome,
-};
+use ace_sync::ports::partner_central::{AceError, PartnerCentral, RelatedEntity, TaskStatus};
 use ace_sync_sandbox::partner_central::{
     self as sim, Fault, InvitationSpec, QuotaConfig, RateQuota, ReviewDecision, SimConfig,
     SimHandle,
 };
-use aws_sdk_partnercentralselling::config::{
-    ConfigBag, Credentials, Intercept, RuntimeComponents, SharedInterceptor,
-    interceptors::BeforeSerializationInterceptorContextMut,
-};
-use aws_sdk_partnercentralselling::operation::update_opportunity::UpdateOpportunityInput;
-use aws_sdk_partnercentralselling::primitives::DateTime;
+use aws_sdk_partnercentralselling::config::{Credentials, SharedInterceptor};
 use futures_util::future::join_all;
 use time::OffsetDateTime;
 
@@ -103,31 +96,26 @@ async fn start(config: SimConfig) -> SimHandle {
     sim::start(config).await.expect("simulator starts")
 }
 
-fn origin(record: &str, generation: u32) -> Origin {
-    Origin {
-        org: SfOrgId::parse(ORG).unwrap(),
-        record: SfOpportunityId::parse(record).unwrap(),
+/// The creation token of generation `generation` of `record`.
+fn token(record: &str, generation: u32) -> ClientToken {
+    ClientToken::derive(
+        &SfOrgId::parse(ORG).unwrap(),
+        &SfOpportunityId::parse(record).unwrap(),
+        TokenPurpose::CreateOpportunity,
         generation,
-    }
+    )
 }
 
 /// The default mapping's request for `record`, checked by the pre-flight.
-fn request_for(record: &ace_sync::domain::sobject::SObject, generation: u32) -> CreateRequest {
+fn request_for(record: &ace_sync::domain::sobject::SObject) -> MappedOpportunity {
     let model = ServiceModel::load().unwrap();
     let ctx = preflight::Context {
         today: OffsetDateTime::now_utc().date(),
         catalog: Catalog::Sandbox,
     };
-    let checked = preflight::check(record, &Mapping::default_mapping(), &model, &ctx)
-        .unwrap_or_else(|r| panic!("the test record passes the pre-flight: {:#?}", r.findings));
-    let request = checked.request;
-    CreateRequest {
-        origin: origin(record.id.as_str(), generation),
-        body: request.body,
-        solutions: request.solutions,
-        aws_products: request.aws_products,
-        submission: request.submission,
-    }
+    preflight::check(record, &Mapping::default_mapping(), &model, &ctx)
+        .unwrap_or_else(|r| panic!("the test record passes the pre-flight: {:#?}", r.findings))
+        .request
 }
 
 fn id_of(record: &str) -> ace_sync::domain::sobject::SObject {
@@ -141,238 +129,137 @@ fn sim_opportunity(sim: &SimHandle, id: &AceOpportunityId) -> serde_json::Value 
 }
 
 #[tokio::test]
-async fn create_associate_submit_read_update_and_close_against_the_simulator() {
+async fn every_operation_the_reconciler_uses_against_the_simulator() {
     let sim = start(SimConfig::for_tests()).await;
     let Client { client, .. } = client(&sim, "").await;
-    let request = request_for(&good_record(), 0);
-    assert!(request.submission.is_some());
-
-    // Create → Associate (solution, products) → StartEngagementFromOpportunityTask.
-    let created = client.create(&request).await.expect("created");
-    assert!(!created.existed);
-    assert_eq!(
-        created.associated,
-        ["S-1234567", "AmazonTextract", "AmazonS3"]
-    );
-    let task = created.submission.expect("submitted");
-    assert_eq!(task.status.as_deref(), Some("COMPLETE"));
-    assert!(task.engagement_id.is_some());
     let control = sim.control();
-    assert_eq!(control.call_count("CreateOpportunity"), 1);
-    assert_eq!(control.call_count("AssociateOpportunity"), 3);
-    assert_eq!(control.call_count("StartEngagementFromOpportunityTask"), 1);
+    let request = request_for(&good_record());
+    let record = good_record().id.to_string();
+    let submission = request.submission.clone().expect("the good record submits");
 
-    // Get: the review status, the associations and our body as ACE holds them.
-    let got = client.get(&created.id).await.expect("get");
-    assert_eq!(got.body.review_status(), Some(ReviewStatus::Submitted));
-    assert_eq!(got.related.solutions, ["S-1234567"]);
-    assert_eq!(got.related.aws_products, ["AmazonTextract", "AmazonS3"]);
-    assert_eq!(
-        got.body.partner_opportunity_identifier.as_deref(),
-        Some("0065g00000QrStUAAV")
-    );
-    assert!(got.last_modified_date >= got.created_date);
-
-    // Find by the Salesforce id: ListOpportunities has no such filter, so it pages and matches.
-    let hint = FindHint {
-        customer_company_name: Some("Acme Insurance".into()),
-        modified_after: None,
-    };
-    let found = client
-        .find_by_partner_id("0065g00000QrStUAAV", &hint)
+    // CreateOpportunity: Pending Submission, our identifier on it.
+    let created = client
+        .create(&request.body, &token(&record, 0))
         .await
-        .expect("list")
-        .expect("found");
-    assert_eq!(found.id, created.id);
-    assert_eq!(found.review_status, Some(ReviewStatus::Submitted));
+        .expect("created");
+    let fetched = client.get(&created.id).await.expect("get");
     assert_eq!(
+        fetched.body.review_status(),
+        Some(ReviewStatus::PendingSubmission)
+    );
+    assert_eq!(
+        fetched.body.partner_opportunity_identifier.as_deref(),
+        Some(record.as_str())
+    );
+    assert_eq!(Some(fetched.last_modified_date), created.last_modified_date);
+
+    // Found again by its Salesforce id, among the opportunities modified since a moment.
+    let before = fetched.created_date - time::Duration::minutes(1);
+    let found = client
+        .find_by_partner_id(&record, Some(before))
+        .await
+        .expect("list");
+    assert_eq!(
+        found.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
+        [created.id.clone()]
+    );
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    assert!(
         client
-            .find_by_partner_id("0065g00000ZZZZZAAA", &FindHint::default())
+            .find_by_partner_id(&record, Some(later))
             .await
-            .expect("list"),
+            .unwrap()
+            .is_empty(),
+        "the date filter is ACE's"
+    );
+    assert!(
+        client
+            .find_by_partner_id("0065g00000ZZZZZAAA", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Associations, one call each, both ways.
+    for entity in [
+        RelatedEntity::Solution("S-1234567".into()),
+        RelatedEntity::AwsProduct("AmazonS3".into()),
+        RelatedEntity::AwsProduct("AmazonEC2".into()),
+    ] {
+        client
+            .associate(&created.id, &entity)
+            .await
+            .expect("associate");
+    }
+    client
+        .disassociate(&created.id, &RelatedEntity::AwsProduct("AmazonEC2".into()))
+        .await
+        .expect("disassociate");
+    let related = client.get(&created.id).await.unwrap().related;
+    assert_eq!(related.solutions, ["S-1234567"]);
+    assert_eq!(related.aws_products, ["AmazonS3"]);
+
+    // UpdateOpportunity replaces the record, guarded by the LastModifiedDate that was read.
+    let current = client.get(&created.id).await.unwrap();
+    let mut body = current.body.without_read_only();
+    body.life_cycle.as_mut().unwrap().next_steps = Some("Pricing call on Tuesday".into());
+    let version = client
+        .update(&created.id, &body, current.last_modified_date)
+        .await
+        .expect("update");
+    assert!(version >= current.last_modified_date);
+    assert_eq!(
+        sim_opportunity(&sim, &created.id)["LifeCycle"]["NextSteps"],
+        "Pricing call on Tuesday"
+    );
+    // The same write with the old LastModifiedDate: someone (we) changed it since.
+    if version != current.last_modified_date {
+        let err = client
+            .update(&created.id, &body, current.last_modified_date)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AceError::Conflict { .. }), "{err:?}");
+        assert!(
+            err.is_retryable(),
+            "a stale update is read again and replanned"
+        );
+    }
+
+    // Submission: a task, found again as the opportunity's latest.
+    assert_eq!(
+        client.latest_engagement_task(&created.id).await.unwrap(),
         None
     );
+    let submit_token = ClientToken::derive_versioned(
+        &SfOrgId::parse(ORG).unwrap(),
+        &SfOpportunityId::parse(&record).unwrap(),
+        TokenPurpose::StartEngagementFromOpportunity,
+        0,
+        "v1",
+    );
+    let task = client
+        .start_engagement(&created.id, &submission, &submit_token)
+        .await
+        .expect("submitted");
+    assert!(task.task_id.is_some(), "{task:?}");
+    assert_ne!(task.status, TaskStatus::Failed, "{task:?}");
+    let latest = client
+        .latest_engagement_task(&created.id)
+        .await
+        .unwrap()
+        .expect("the task is listed");
+    assert_eq!(latest.task_id, task.task_id);
+    // A repeat with the same token is the same task, not a second submission.
+    let again = client
+        .start_engagement(&created.id, &submission, &submit_token)
+        .await
+        .expect("replayed");
+    assert_eq!(again.task_id, task.task_id);
 
     // AWS approves; its side of the opportunity becomes readable.
-    let steps = control.complete_reviews();
-    assert_eq!(
-        steps.last().map(|s| s.to.as_str()),
-        Some("Approved"),
-        "{steps:?}"
-    );
+    control.decide_review(created.id.as_str(), ReviewDecision::Approve);
     let summary = client.aws_summary(&created.id).await.expect("summary");
-    assert_eq!(summary.involvement_type.as_deref(), Some("Co-Sell"));
-    assert!(
-        !summary.team.is_empty(),
-        "an approved opportunity has an AWS team"
-    );
-
-    // Update after approval: the stage moves, the locked title is withheld, not sent.
-    let mut desired = request.body.clone();
-    desired.life_cycle.as_mut().unwrap().stage = Some("Committed".into());
-    desired.project.as_mut().unwrap().title = Some("Renamed after approval".into());
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    let UpdateOutcome::Updated {
-        changed,
-        withheld,
-        last_modified_date,
-    } = outcome
-    else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(changed, ["LifeCycle.Stage"]);
-    assert_eq!(withheld, ["Project.Title"]);
-    let stored = sim_opportunity(&sim, &created.id);
-    assert_eq!(stored["LifeCycle"]["Stage"], "Committed");
-    assert_eq!(stored["Project"]["Title"], "Acme - Claims data platform");
-    assert_eq!(
-        client.get(&created.id).await.unwrap().last_modified_date,
-        last_modified_date
-    );
-
-    // The same desired state again: nothing to send.
-    let updates = control.call_count("UpdateOpportunity");
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(
-        outcome,
-        UpdateOutcome::Unchanged {
-            withheld: vec!["Project.Title".into()]
-        }
-    );
-    assert_eq!(
-        control.call_count("UpdateOpportunity"),
-        updates,
-        "no call when ACE agrees"
-    );
-
-    // Closed Won → Launched; afterwards only the few post-launch fields would be sent.
-    let outcome = client
-        .close(&created.id, &Closing::Won)
-        .await
-        .expect("close");
-    assert!(
-        matches!(outcome, UpdateOutcome::Updated { .. }),
-        "{outcome:?}"
-    );
-    assert_eq!(
-        sim_opportunity(&sim, &created.id)["LifeCycle"]["Stage"],
-        "Launched"
-    );
-    desired.life_cycle.as_mut().unwrap().next_steps = Some("Quarterly business review".into());
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    let UpdateOutcome::Unchanged { withheld } = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert!(
-        withheld.contains(&"LifeCycle.NextSteps".to_owned()),
-        "{withheld:?}"
-    );
-    assert!(
-        control.output_violations().is_empty(),
-        "{:?}",
-        control.output_violations()
-    );
-    sim.stop().await;
-}
-
-#[tokio::test]
-async fn updates_are_deferred_while_aws_reviews_and_restricted_in_action_required() {
-    let sim = start(SimConfig::for_tests()).await;
-    let Client { client, metrics } = client(&sim, "").await;
-    let control = sim.control();
-    let request = request_for(&good_record(), 0);
-    let created = client.create(&request).await.expect("created");
-    let mut desired = request.body.clone();
-    desired.life_cycle.as_mut().unwrap().next_steps = Some("Follow-up call".into());
-
-    // Submitted, then In review: no UpdateOpportunity is even sent.
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(
-        outcome,
-        UpdateOutcome::Deferred {
-            review_status: ReviewStatus::Submitted
-        }
-    );
-    control.advance_reviews();
-    assert_eq!(
-        control.review_status(created.id.as_str()).as_deref(),
-        Some("In review")
-    );
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(
-        outcome,
-        UpdateOutcome::Deferred {
-            review_status: ReviewStatus::InReview
-        }
-    );
-    assert_eq!(control.call_count("UpdateOpportunity"), 0);
-    let deferred = metrics.encode();
-    assert!(
-        deferred.contains("ace_sync_ace_updates_deferred_total 2"),
-        "{deferred}"
-    );
-
-    // AWS asks for action: only the whitelisted fields go out (ace-api.md §8).
-    control.decide_review(
-        created.id.as_str(),
-        ReviewDecision::ActionRequired {
-            reason: "Clarify Revenue".into(),
-            comments: "Please confirm the postal code.".into(),
-        },
-    );
-    let got = client.get(&created.id).await.unwrap();
-    assert_eq!(got.body.review_status(), Some(ReviewStatus::ActionRequired));
-    assert_eq!(
-        got.body
-            .life_cycle
-            .as_ref()
-            .unwrap()
-            .review_comments
-            .as_deref(),
-        Some("Please confirm the postal code.")
-    );
-    let mut fix = desired.clone();
-    fix.customer
-        .as_mut()
-        .unwrap()
-        .account
-        .as_mut()
-        .unwrap()
-        .address
-        .as_mut()
-        .unwrap()
-        .postal_code = Some("98121".into());
-    let outcome = client.update(&created.id, &fix).await.expect("update");
-    let UpdateOutcome::Updated {
-        changed, withheld, ..
-    } = outcome
-    else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(changed, ["Customer.Account.Address.PostalCode"]);
-    assert_eq!(withheld, ["LifeCycle.NextSteps"]);
-    // The update re-enters validation.
-    assert_eq!(
-        control.review_status(created.id.as_str()).as_deref(),
-        Some("Submitted")
-    );
-
-    // Rejected: read-only for good.
-    control.decide_review(
-        created.id.as_str(),
-        ReviewDecision::Reject {
-            reason: "Other".into(),
-            comments: "Duplicate".into(),
-        },
-    );
-    let outcome = client.update(&created.id, &desired).await.expect("update");
-    assert_eq!(
-        outcome,
-        UpdateOutcome::Closed {
-            review_status: Some(ReviewStatus::Rejected),
-            stage: Some("Qualified".into())
-        }
-    );
+    assert!(!summary.team.is_empty(), "{summary:?}");
     sim.stop().await;
 }
 
@@ -381,159 +268,53 @@ async fn a_replayed_client_token_never_creates_a_second_opportunity() {
     let sim = start(SimConfig::for_tests()).await;
     let Client { client, .. } = client(&sim, "").await;
     let control = sim.control();
-    // Not submitted, so that the replays below can also resume the later steps.
-    let mut request = request_for(&good_record(), 0);
-    request.submission = None;
+    let record = good_record().id.to_string();
+    let request = request_for(&good_record());
 
     // A worker that crashed after CreateOpportunity retries with the same derived token.
-    let first = client.create(&request).await.expect("first");
-    let again = client.create(&request).await.expect("replay");
+    let first = client
+        .create(&request.body, &token(&record, 0))
+        .await
+        .unwrap();
+    let again = client
+        .create(&request.body, &token(&record, 0))
+        .await
+        .unwrap();
     assert_eq!(again.id, first.id);
-    assert!(!again.existed);
-    assert!(
-        again.associated.is_empty(),
-        "associations already made are not repeated"
-    );
-    assert_eq!(control.call_count("CreateOpportunity"), 2);
     assert_eq!(control.opportunities().len(), 1);
 
     // The rep edited the record before the retry: same token, another body. ACE answers
-    // Conflict; the client finds the opportunity by its Salesforce id instead.
-    let edited = request_for(
-        &with(
-            good_record(),
-            &[("NextStep", Some(text("Pricing call on Tuesday")))],
-        ),
-        0,
+    // Conflict (the reconciler's lookup finds the opportunity instead).
+    let edited = request_for(&with(
+        good_record(),
+        &[("NextStep", Some(text("Pricing call on Tuesday")))],
+    ));
+    let err = client
+        .create(&edited.body, &token(&record, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AceError::Conflict { .. }), "{err:?}");
+    assert!(
+        !err.is_retryable(),
+        "a reused token does not go away by itself"
     );
-    let edited = CreateRequest {
-        submission: None,
-        ..edited
-    };
-    let found = client.create(&edited).await.expect("found after conflict");
-    assert_eq!(found.id, first.id);
-    assert!(found.existed, "the caller updates it next");
     assert_eq!(control.opportunities().len(), 1);
 
-    // A new generation is a deliberate second opportunity (e.g. after a rejection).
+    // A new generation is a deliberate second opportunity (after a rejection).
     let second = client
-        .create(&CreateRequest {
-            origin: origin("0065g00000QrStUAAV", 1),
-            ..request.clone()
-        })
+        .create(&request.body, &token(&record, 1))
         .await
-        .expect("generation 1");
+        .unwrap();
     assert_ne!(second.id, first.id);
-    assert_eq!(control.opportunities().len(), 2);
-
     // Two records, two opportunities.
-    let other = request_for(&id_of("0065g00000QrStVAAV"), 0);
+    let other = request_for(&id_of("0065g00000QrStVAAV"));
     let other = client
-        .create(&CreateRequest {
-            submission: None,
-            ..other
-        })
+        .create(&other.body, &token("0065g00000QrStVAAV", 0))
         .await
         .unwrap();
     assert_ne!(other.id, first.id);
     assert_eq!(control.opportunities().len(), 3);
     sim.stop().await;
-}
-
-/// Sends the first `remaining` UpdateOpportunity calls with a stale LastModifiedDate, as if
-/// someone changed the opportunity between our GetOpportunity and our UpdateOpportunity.
-#[derive(Debug)]
-struct StaleUpdates {
-    remaining: AtomicU32,
-}
-
-impl Intercept for StaleUpdates {
-    fn name(&self) -> &'static str {
-        "StaleUpdates"
-    }
-
-    fn modify_before_serialization(
-        &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if let Some(input) = context.input_mut().downcast_mut::<UpdateOpportunityInput>() {
-            let take = self
-                .remaining
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
-            if take {
-                input.last_modified_date = Some(DateTime::from_secs(1_700_000_000));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_stale_update_is_refetched_and_retried_once() {
-    let sim = start(SimConfig::for_tests()).await;
-    let settings = ace_settings(&sim, "");
-    let stale = Arc::new(StaleUpdates {
-        remaining: AtomicU32::new(0),
-    });
-    let Client { client, .. } = client_with(
-        &settings,
-        write_limiter(&settings),
-        Some(SharedInterceptor::new(ArcIntercept(stale.clone()))),
-    )
-    .await;
-    let control = sim.control();
-    let mut request = request_for(&good_record(), 0);
-    request.submission = None;
-    let created = client.create(&request).await.unwrap();
-    let mut desired = request.body.clone();
-
-    // One conflict: refetched, merged again and sent again.
-    stale.remaining.store(1, Ordering::SeqCst);
-    desired.life_cycle.as_mut().unwrap().next_steps = Some("First change".into());
-    let gets = control.call_count("GetOpportunity");
-    let outcome = client.update(&created.id, &desired).await.expect("retried");
-    assert!(
-        matches!(outcome, UpdateOutcome::Updated { .. }),
-        "{outcome:?}"
-    );
-    assert_eq!(control.call_count("UpdateOpportunity"), 2);
-    assert_eq!(control.call_count("GetOpportunity"), gets + 2);
-    assert_eq!(
-        sim_opportunity(&sim, &created.id)["LifeCycle"]["NextSteps"],
-        "First change"
-    );
-
-    // A conflict that persists is permanent.
-    stale.remaining.store(2, Ordering::SeqCst);
-    desired.life_cycle.as_mut().unwrap().next_steps = Some("Second change".into());
-    let err = client.update(&created.id, &desired).await.unwrap_err();
-    assert!(matches!(err, AceError::Conflict { .. }), "{err:?}");
-    assert!(!err.is_retryable());
-    assert_eq!(control.call_count("UpdateOpportunity"), 4);
-    sim.stop().await;
-}
-
-/// `SharedInterceptor::new` takes the interceptor by value; the test keeps a handle on it.
-#[derive(Debug)]
-struct ArcIntercept(Arc<StaleUpdates>);
-
-impl Intercept for ArcIntercept {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-
-    fn modify_before_serialization(
-        &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0
-            .modify_before_serialization(context, runtime_components, cfg)
-    }
 }
 
 #[tokio::test]
@@ -544,15 +325,12 @@ async fn every_error_is_typed_and_classified() {
     let control = sim.control();
 
     // Validation, with ACE's ErrorList kept typed: permanent.
-    let bad = CreateRequest {
-        origin: origin("0065g00000QrStUAAV", 0),
-        body: Opportunity::from_json(serde_json::json!({"Project": {"Title": "Only a title"}}))
-            .unwrap(),
-        solutions: vec![],
-        aws_products: vec![],
-        submission: None,
-    };
-    let err = client.create(&bad).await.unwrap_err();
+    let bad =
+        Opportunity::from_json(serde_json::json!({"Project": {"Title": "Only a title"}})).unwrap();
+    let err = client
+        .create(&bad, &token("0065g00000QrStUAAV", 0))
+        .await
+        .unwrap_err();
     let AceError::Validation { reason, errors, .. } = &err else {
         panic!("{err:?}")
     };
@@ -592,13 +370,19 @@ async fn every_error_is_typed_and_classified() {
     control.clear_faults();
 
     // A transient throttle or 5xx is absorbed: the caller never sees it.
-    let mut request = request_for(&good_record(), 0);
-    request.submission = None;
+    let request = request_for(&good_record());
     let creates = control.call_count("CreateOpportunity");
     control.inject_fault("CreateOpportunity", Fault::Throttling, 1);
-    control.inject_fault("AssociateOpportunity", Fault::InternalServer, 2);
-    let created = client.create(&request).await.expect("absorbed");
+    let created = client
+        .create(&request.body, &token("0065g00000QrStUAAV", 0))
+        .await
+        .expect("absorbed");
     assert_eq!(control.call_count("CreateOpportunity"), creates + 2);
+    control.inject_fault("AssociateOpportunity", Fault::InternalServer, 2);
+    client
+        .associate(&created.id, &RelatedEntity::Solution("S-1234567".into()))
+        .await
+        .expect("absorbed");
     assert_eq!(control.opportunities().len(), 1);
 
     // 5xx that persists: Unavailable, retryable.
@@ -608,54 +392,35 @@ async fn every_error_is_typed_and_classified() {
     assert!(err.is_retryable());
     control.clear_faults();
 
-    // A step after creation fails: the id is kept and the cause decides. Then a retry resumes
-    // where it stopped.
-    let other = request_for(&id_of("0065g00000QrStVAAV"), 0);
+    // Access denied on a write: permanent.
     control.inject_fault("AssociateOpportunity", Fault::AccessDenied, 1);
-    let err = client.create(&other).await.unwrap_err();
-    let AceError::Incomplete { id, step, .. } = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(*step, "AssociateOpportunity");
-    assert!(matches!(err.root(), AceError::AccessDenied { .. }));
+    let err = client
+        .associate(&created.id, &RelatedEntity::AwsProduct("AmazonS3".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AceError::AccessDenied { .. }), "{err:?}");
     assert!(!err.is_retryable());
-    let stopped_at = id.clone();
-    let resumed = client.create(&other).await.expect("resumed");
-    assert_eq!(resumed.id, stopped_at);
-    assert_eq!(
-        resumed.associated,
-        ["S-1234567", "AmazonTextract", "AmazonS3"]
-    );
-    assert!(resumed.submission.is_some());
 
     // A quota exceeded on the submission: retryable, much later.
-    let third = request_for(&id_of("0065g00000QrStWAAV"), 0);
+    let submission = request.submission.clone().unwrap();
+    let submit_token = ClientToken::derive_versioned(
+        &SfOrgId::parse(ORG).unwrap(),
+        &SfOpportunityId::parse("0065g00000QrStUAAV").unwrap(),
+        TokenPurpose::StartEngagementFromOpportunity,
+        0,
+        "v1",
+    );
     control.inject_fault(
         "StartEngagementFromOpportunityTask",
         Fault::ServiceQuotaExceeded,
         1,
     );
-    let err = client.create(&third).await.unwrap_err();
-    assert!(
-        matches!(err.root(), AceError::QuotaExceeded { .. }),
-        "{err:?}"
-    );
+    let err = client
+        .start_engagement(&created.id, &submission, &submit_token)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AceError::QuotaExceeded { .. }), "{err:?}");
     assert_eq!(err.retry_hint(), Some(Some(Duration::from_secs(15 * 60))));
-    assert!(err.created_id().is_some());
-
-    // A refused submission (a FAILED task) is a validation error with AWS's reason.
-    let no_problem = request_for(&id_of("0065g00000QrStXAAV"), 0);
-    let mut refused = no_problem.clone();
-    refused.solutions.clear();
-    let err = client.create(&refused).await.unwrap_err();
-    let AceError::Validation {
-        operation, reason, ..
-    } = err.root()
-    else {
-        panic!("{err:?}")
-    };
-    assert_eq!(*operation, "StartEngagementFromOpportunityTask");
-    assert_eq!(reason, "OpportunityValidationFailed");
 
     // Nobody listening: dispatch failure, retryable.
     let dead = client_with(
@@ -702,6 +467,7 @@ async fn every_error_is_typed_and_classified() {
         r#"ace_sync_ace_calls_total{operation="GetOpportunity",outcome="not_found"} 1"#,
         r#"ace_sync_ace_calls_total{operation="GetOpportunity",outcome="access_denied"} 1"#,
         r#"ace_sync_ace_calls_total{operation="AssociateOpportunity",outcome="unavailable"} 2"#,
+        r#"ace_sync_ace_calls_total{operation="AssociateOpportunity",outcome="access_denied"} 1"#,
         r#"ace_sync_ace_calls_total{operation="StartEngagementFromOpportunityTask",outcome="quota"} 1"#,
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
@@ -738,23 +504,15 @@ async fn a_burst_of_20_writes_stays_within_the_quota() {
     );
     // One limiter for the whole process, shared by every clone of the client.
     let c = client_with(&settings, write_limiter(&settings), None).await;
-    let requests: Vec<CreateRequest> = (0..20)
+    let requests: Vec<(Opportunity, ClientToken)> = (0..20)
         .map(|i| {
             let record = format!("0065g00000Qr{:03}", 100 + i);
-            let record = ace_sync::domain::ids::SfRecordId::parse(&record).unwrap();
-            let mut r = good_record();
-            r.id = record;
-            CreateRequest {
-                submission: None,
-                solutions: vec![],
-                aws_products: vec![],
-                ..request_for(&r, 0)
-            }
+            (request_for(&id_of(&record)).body, token(&record, 0))
         })
         .collect();
-    let tasks = requests.iter().map(|r| {
+    let tasks = requests.iter().map(|(body, token)| {
         let client = c.client.clone();
-        async move { client.create(r).await }
+        async move { client.create(body, token).await }
     });
     let results = join_all(tasks).await;
     for result in &results {
@@ -774,15 +532,8 @@ async fn a_burst_of_20_writes_stays_within_the_quota() {
         let client = unlimited.client.clone();
         async move {
             let record = format!("0065g00000Qs{:03}", 100 + i);
-            let mut r = good_record();
-            r.id = ace_sync::domain::ids::SfRecordId::parse(&record).unwrap();
-            let request = CreateRequest {
-                submission: None,
-                solutions: vec![],
-                aws_products: vec![],
-                ..request_for(&r, 0)
-            };
-            client.create(&request).await
+            let body = request_for(&id_of(&record)).body;
+            client.create(&body, &token(&record, 0)).await
         }
     });
     join_all(burst).await;
@@ -859,33 +610,5 @@ async fn engagement_invitations_are_listed_read_accepted_and_rejected() {
             .unwrap()
             .is_empty()
     );
-    sim.stop().await;
-}
-
-#[tokio::test]
-async fn submit_opportunity_submits_without_an_engagement_task() {
-    let sim = start(SimConfig::for_tests()).await;
-    let Client { client, .. } = client(&sim, "").await;
-    let mut request = request_for(&good_record(), 0);
-    let submission = request.submission.take().unwrap();
-    let created = client.create(&request).await.unwrap();
-    assert_eq!(
-        sim.control().review_status(created.id.as_str()).as_deref(),
-        Some("Pending Submission")
-    );
-    client
-        .resubmit(&created.id, &submission)
-        .await
-        .expect("submit");
-    assert_eq!(
-        sim.control().review_status(created.id.as_str()).as_deref(),
-        Some("Submitted")
-    );
-    // Submitting what AWS is reviewing is refused with a typed validation error.
-    let err = client
-        .resubmit(&created.id, &Submission { ..submission })
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AceError::Validation { .. }), "{err:?}");
     sim.stop().await;
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use crate::partner_central::SimControl;
 use crate::salesforce::{DeliveryOutcome, LoggedRequest, SalesforceSim};
 use ace_sync::domain::ids::SfRecordId;
-use ace_sync::worker::pipeline::fields;
+use ace_sync::worker::reconcile::fields;
 
 /// Text lines are cut to this many characters.
 const WIDTH: usize = 78;

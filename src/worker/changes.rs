@@ -1,0 +1,142 @@
+//! The changes queue's processor: every job there names a record to reconcile. It decodes the
+//! job, holds one that must not run yet, runs the reconciler, and turns "check again" into a
+//! new job on the same queue (same message group: it never overtakes a newer change).
+//!
+//! "Again" follows SQS's rules: FIFO queues have no per-message delay and a message in flight
+//! blocks its group, so a check-again job is queued with the time it is due, and a worker that
+//! receives it early makes it invisible until then ([`Disposition::Later`]). Each one is a
+//! new message, so waiting never counts towards the dead-letter queue's receive limit; the
+//! delay doubles from one check to the next and gives up after `max_checks`, leaving the rest
+//! to the next trigger (an ACE event, the sweep).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::Processor;
+use super::reconcile::{Next, Reconciler};
+use crate::domain::disposition::Disposition;
+use crate::domain::ids::SfOpportunityId;
+use crate::domain::job::{Job, Reason, Reconcile};
+use crate::ports::queue::{JobQueue, OutgoingMessage, ReceivedMessage};
+
+/// How a record is checked again.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckAgain {
+    /// The longest wait between two checks.
+    pub cap: Duration,
+    /// Checks in a row before giving up until the next trigger.
+    pub max_checks: u32,
+}
+
+/// Reconciles the records the changes queue names.
+pub struct ChangesProcessor {
+    reconciler: Arc<Reconciler>,
+    queue: Arc<dyn JobQueue>,
+    check_again: CheckAgain,
+}
+
+impl ChangesProcessor {
+    pub fn new(
+        reconciler: Arc<Reconciler>,
+        queue: Arc<dyn JobQueue>,
+        check_again: CheckAgain,
+    ) -> Self {
+        Self {
+            reconciler,
+            queue,
+            check_again,
+        }
+    }
+
+    /// Queues the next check of `job`'s record, `after` from now (doubled for each check in
+    /// a row). `None` when it gives up.
+    fn next_check(
+        &self,
+        job: &Reconcile,
+        after: Duration,
+        now: OffsetDateTime,
+    ) -> Option<Reconcile> {
+        let attempt = match job.reason {
+            Reason::CheckAgain { attempt, .. } => attempt + 1,
+            _ => 1,
+        };
+        if attempt > self.check_again.max_checks {
+            return None;
+        }
+        let wait = after
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(self.check_again.cap);
+        Some(Reconcile {
+            org_id: job.org_id.clone(),
+            record_id: job.record_id.clone(),
+            reason: Reason::CheckAgain {
+                attempt,
+                not_before: now + wait,
+            },
+            changed_at: job.changed_at,
+            queued_at: now,
+        })
+    }
+}
+
+#[async_trait]
+impl Processor for ChangesProcessor {
+    async fn process(&self, message: &ReceivedMessage) -> Disposition {
+        let job = match Job::decode(&message.body) {
+            Ok(job) => job.into_reconcile(),
+            Err(e) => {
+                return Disposition::Permanent {
+                    reason: crate::telemetry::error_chain(&e),
+                };
+            }
+        };
+        let now = OffsetDateTime::now_utc();
+        if let Reason::CheckAgain { not_before, .. } = job.reason
+            && not_before > now
+        {
+            let wait = (not_before - now).unsigned_abs();
+            return Disposition::Later {
+                after: Duration::from_millis(wait.as_millis().min(u128::from(u32::MAX)) as u64),
+            };
+        }
+        let id = match SfOpportunityId::try_from(&job.record_id) {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::debug!(record = %job.record_id, "not an opportunity; nothing to sync: {e}");
+                return Disposition::Done;
+            }
+        };
+        match self.reconciler.reconcile(&job, &id).await {
+            Next::Done => Disposition::Done,
+            Next::Retry { after, reason } => Disposition::Retry { after, reason },
+            Next::Permanent { reason } => Disposition::Permanent { reason },
+            Next::CheckAgain(after) => {
+                let Some(next) = self.next_check(&job, after, now) else {
+                    tracing::info!(
+                        checks = self.check_again.max_checks,
+                        "still waiting after the last check in a row; the next trigger (an ACE event, the sweep) looks again"
+                    );
+                    return Disposition::Done;
+                };
+                match self.queue.enqueue(vec![OutgoingMessage::from(&next)]).await {
+                    Ok(()) => Disposition::Done,
+                    // Keep this message instead: running it again is the same check.
+                    Err(e) => Disposition::Retry {
+                        after,
+                        reason: format!(
+                            "queueing the next check failed: {}",
+                            crate::telemetry::error_chain(&e)
+                        ),
+                    },
+                }
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "changes"
+    }
+}

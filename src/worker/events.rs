@@ -1,0 +1,219 @@
+//! The events queue's processor: Partner Central's EventBridge events (delivered best
+//! effort, ace-api.md §9) become reconcile jobs for the Salesforce record they concern, on the
+//! changes queue, in the record's message group. It never writes to Salesforce itself: the
+//! reconcile does, one record at a time, whatever the order events arrive in.
+//!
+//! An opportunity event names only the ACE id; the record is its `PartnerOpportunityIdentifier`
+//! (one GetOpportunity). Events about opportunities with no Salesforce record (AWS referrals
+//! not yet brought in) and about engagement invitations are counted and logged.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::Processor;
+use crate::ace::opportunity::Catalog;
+use crate::domain::disposition::{Classify, Disposition};
+use crate::domain::ids::{AceOpportunityId, SfOpportunityId};
+use crate::domain::job::{Reason, Reconcile};
+use crate::ports::partner_central::{AceError, PartnerCentral};
+use crate::ports::queue::{JobQueue, OutgoingMessage, ReceivedMessage};
+use crate::ports::salesforce::SalesforceOrg;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    detail_type: String,
+    outcome: &'static str,
+}
+
+/// Events by detail-type and what became of them.
+#[derive(Debug, Clone, Default)]
+pub struct EventMetrics {
+    events: Family<EventLabels, Counter>,
+}
+
+impl EventMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "ace_events",
+            "Partner Central events, by detail-type and outcome (queued, not_linked, unknown_opportunity, not_handled, other_catalog, ignored)",
+            metrics.events.clone(),
+        );
+        metrics
+    }
+
+    fn count(&self, detail_type: &str, outcome: &'static str) {
+        self.events
+            .get_or_create(&EventLabels {
+                detail_type: detail_type.chars().take(60).collect(),
+                outcome,
+            })
+            .inc();
+    }
+}
+
+/// Turns events into reconcile jobs.
+pub struct EventsProcessor {
+    ace: Arc<dyn PartnerCentral>,
+    sf: Arc<dyn SalesforceOrg>,
+    changes: Arc<dyn JobQueue>,
+    catalog: Catalog,
+    metrics: EventMetrics,
+}
+
+/// The part of an EventBridge event read here (ace-api.md §9).
+#[derive(Debug, Deserialize)]
+struct Event {
+    #[serde(default)]
+    id: Option<String>,
+    source: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    time: Option<OffsetDateTime>,
+    detail: EventDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventDetail {
+    catalog: Option<String>,
+    opportunity: Option<EventOpportunity>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventOpportunity {
+    identifier: String,
+}
+
+impl EventsProcessor {
+    pub fn new(
+        ace: Arc<dyn PartnerCentral>,
+        sf: Arc<dyn SalesforceOrg>,
+        changes: Arc<dyn JobQueue>,
+        catalog: Catalog,
+        metrics: EventMetrics,
+    ) -> Self {
+        Self {
+            ace,
+            sf,
+            changes,
+            catalog,
+            metrics,
+        }
+    }
+
+    async fn opportunity_event(&self, event: &Event, id: AceOpportunityId) -> Disposition {
+        let detail_type = event.detail_type.as_str();
+        let opportunity = match self.ace.get(&id).await {
+            Ok(opportunity) => opportunity,
+            Err(AceError::NotFound { .. }) => {
+                self.metrics.count(detail_type, "unknown_opportunity");
+                return Disposition::Done;
+            }
+            Err(e) => return failed(e.retry_hint(), crate::telemetry::error_chain(&e)),
+        };
+        let Some(record) = opportunity
+            .body
+            .partner_opportunity_identifier
+            .as_deref()
+            .and_then(|p| SfOpportunityId::parse(p).ok())
+        else {
+            self.metrics.count(detail_type, "not_linked");
+            tracing::info!(ace_id = %id, detail_type, "an event for an opportunity with no Salesforce record (an AWS referral not yet brought in); not synced");
+            return Disposition::Done;
+        };
+        let org = match self.sf.identity().await {
+            Ok(identity) => identity.org_id,
+            Err(e) => return failed(e.retry_hint(), crate::telemetry::error_chain(&e)),
+        };
+        let job = Reconcile {
+            org_id: org,
+            record_id: record.to_record_id(),
+            reason: Reason::AceEvent {
+                event_id: event.id.clone().unwrap_or_else(|| {
+                    format!("{id}@{}", OffsetDateTime::now_utc().unix_timestamp_nanos())
+                }),
+                detail_type: detail_type.to_owned(),
+                ace_id: id.clone(),
+            },
+            changed_at: event.time,
+            queued_at: OffsetDateTime::now_utc(),
+        };
+        match self
+            .changes
+            .enqueue(vec![OutgoingMessage::from(&job)])
+            .await
+        {
+            Ok(()) => {
+                self.metrics.count(detail_type, "queued");
+                tracing::debug!(ace_id = %id, sf_opportunity_id = %record, detail_type, "reconcile queued");
+                Disposition::Done
+            }
+            Err(e) => failed(Some(None), crate::telemetry::error_chain(&e)),
+        }
+    }
+}
+
+fn failed(hint: Option<Option<std::time::Duration>>, reason: String) -> Disposition {
+    match hint {
+        Some(after) => Disposition::Retry {
+            after: after.unwrap_or_default(),
+            reason,
+        },
+        None => Disposition::Permanent { reason },
+    }
+}
+
+#[async_trait]
+impl Processor for EventsProcessor {
+    async fn process(&self, message: &ReceivedMessage) -> Disposition {
+        let event: Event = match serde_json::from_str(&message.body) {
+            Ok(event) => event,
+            Err(e) => {
+                return Disposition::Permanent {
+                    reason: format!("not an EventBridge event from Partner Central: {e}"),
+                };
+            }
+        };
+        if event.source != "aws.partnercentral-selling" {
+            self.metrics.count(&event.detail_type, "ignored");
+            return Disposition::Done;
+        }
+        if event.detail.catalog.as_deref() != Some(self.catalog.as_str()) {
+            self.metrics.count(&event.detail_type, "other_catalog");
+            return Disposition::Done;
+        }
+        match event.detail_type.as_str() {
+            "Opportunity Created" | "Opportunity Updated" => {
+                let Some(id) = event
+                    .detail
+                    .opportunity
+                    .as_ref()
+                    .and_then(|o| AceOpportunityId::parse(&o.identifier).ok())
+                else {
+                    return Disposition::Permanent {
+                        reason: "an opportunity event without a valid opportunity identifier"
+                            .into(),
+                    };
+                };
+                self.opportunity_event(&event, id).await
+            }
+            other => {
+                self.metrics.count(other, "not_handled");
+                tracing::info!(detail_type = other, "Partner Central event not acted on");
+                Disposition::Done
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "events"
+    }
+}
