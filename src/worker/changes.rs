@@ -139,4 +139,24 @@ impl Processor for ChangesProcessor {
     fn name(&self) -> &'static str {
         "changes"
     }
+
+    /// Every job of a group names the same record, and a reconcile reads it as it is now: one
+    /// reconcile covers every job received with it, however many a burst of events or a mass
+    /// update queued. The newest job that is due stands for them (a check-again not yet due is
+    /// covered by the reconcile that runs now, which asks again if it still needs to).
+    fn coalesce(&self, group: &[ReceivedMessage]) -> Option<usize> {
+        let now = OffsetDateTime::now_utc();
+        let due = |message: &ReceivedMessage| match Job::decode(&message.body) {
+            Ok(job) => !matches!(
+                job.into_reconcile().reason,
+                Reason::CheckAgain { not_before, .. } if not_before > now
+            ),
+            // Processed on its own, to be refused on its own.
+            Err(_) => false,
+        };
+        if group.iter().any(|m| Job::decode(&m.body).is_err()) {
+            return None;
+        }
+        Some(group.iter().rposition(due).unwrap_or(0))
+    }
 }

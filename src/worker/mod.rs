@@ -44,6 +44,14 @@ pub trait Processor: Send + Sync {
 
     /// A label for logs and metrics.
     fn name(&self) -> &'static str;
+
+    /// For a processor whose messages only name what to look at (not what to do): which of
+    /// one group's messages, received together, stands for all of them. The others are
+    /// deleted unprocessed, since one run covers them all. `None` (the default) processes
+    /// each message.
+    fn coalesce(&self, _group: &[ReceivedMessage]) -> Option<usize> {
+        None
+    }
 }
 
 /// How a worker consumes its queue.
@@ -72,6 +80,8 @@ pub struct BatchReport {
     pub deferred: usize,
     /// Held until their time (a check-again job received early).
     pub later: usize,
+    /// Deleted unprocessed: another message of their group, processed instead, covered them.
+    pub coalesced: usize,
 }
 
 impl BatchReport {
@@ -82,6 +92,7 @@ impl BatchReport {
         self.permanent += other.permanent;
         self.deferred += other.deferred;
         self.later += other.later;
+        self.coalesced += other.coalesced;
     }
 }
 
@@ -114,7 +125,7 @@ impl WorkerMetrics {
         };
         registry.register(
             "worker_messages",
-            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred, later)",
+            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred, later, coalesced)",
             metrics.outcomes.clone(),
         );
         registry.register(
@@ -346,6 +357,19 @@ async fn process_group(
     let mut report = BatchReport::default();
     let mut finished = Vec::new();
     let mut held_back: Option<Duration> = None;
+    let mut group = group;
+    if group.len() > 1
+        && let Some(keep) = processor.coalesce(&group)
+        && keep < group.len()
+    {
+        let kept = group.swap_remove(keep);
+        report.coalesced += group.len();
+        for _ in &group {
+            metrics.outcome(name, "coalesced");
+        }
+        finished.extend(group.drain(..).map(|m| m.receipt));
+        group.push(kept);
+    }
     for message in group {
         if let Some(delay) = held_back {
             // Behind a retried message of the same record: release it for later, untouched.
@@ -552,6 +576,7 @@ mod tests {
                 permanent: 1,
                 deferred: 0,
                 later: 0,
+                coalesced: 0,
             }
         );
         let total = worker.run_until_idle().await.unwrap();

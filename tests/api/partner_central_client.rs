@@ -184,7 +184,7 @@ async fn every_operation_the_reconciler_uses_against_the_simulator() {
     for entity in [
         RelatedEntity::Solution("S-1234567".into()),
         RelatedEntity::AwsProduct("AmazonS3".into()),
-        RelatedEntity::AwsProduct("AmazonEC2".into()),
+        RelatedEntity::AwsProduct("AmazonTextract".into()),
     ] {
         client
             .associate(&created.id, &entity)
@@ -192,7 +192,10 @@ async fn every_operation_the_reconciler_uses_against_the_simulator() {
             .expect("associate");
     }
     client
-        .disassociate(&created.id, &RelatedEntity::AwsProduct("AmazonEC2".into()))
+        .disassociate(
+            &created.id,
+            &RelatedEntity::AwsProduct("AmazonTextract".into()),
+        )
         .await
         .expect("disassociate");
     let related = client.get(&created.id).await.unwrap().related;

@@ -228,6 +228,8 @@ impl Reconciler {
         let needs = Needs {
             phase,
             submission: mapped.opportunity.submission.is_some(),
+            // Nothing will be created while the pre-flight finds errors: no lookup either.
+            lookup: checked.is_some(),
         };
         let view = match observe::observe(self.ace.as_ref(), &record, stored.as_ref(), needs).await
         {

@@ -58,6 +58,8 @@ pub struct Needs {
     pub phase: Phase,
     /// The mapping submits at this stage.
     pub submission: bool,
+    /// Whether an unlinked record may be created now, and so needs the lookup first.
+    pub lookup: bool,
 }
 
 /// Reads ACE's side of `record`.
@@ -69,7 +71,7 @@ pub async fn observe(
 ) -> Result<AceView, AceError> {
     let goes_to_ace = needs.phase != Phase::NotYet;
     let Some(id) = stored else {
-        if !goes_to_ace {
+        if !goes_to_ace || !needs.lookup {
             return Ok(AceView::Unlinked {
                 candidates: Vec::new(),
             });

@@ -217,13 +217,17 @@ impl World {
     }
 
     /// Lets Partner Central deliver its pending events, then processes them until the events
-    /// queue is empty.
+    /// queue is empty, and the reconciles they queued until the changes queue is (the report
+    /// is the events worker's).
     pub async fn drain_events(&self) -> BatchReport {
         self.pc.control().flush_events().await;
-        self.events_worker()
+        let report = self
+            .events_worker()
             .run_until_idle()
             .await
-            .expect("events queue")
+            .expect("events queue");
+        self.drain_changes().await;
+        report
     }
 
     /// A field of a Salesforce record, as text.
@@ -301,6 +305,66 @@ impl World {
     /// Messages on a queue: (visible, in flight). moto's approximate counts are exact.
     pub async fn queue_counts(&self, url: &str) -> (u64, u64) {
         sqs::counts(&self.sqs, url).await
+    }
+
+    /// The reconcile jobs on the changes queue, left where they are (each is received, then
+    /// made visible again at once).
+    pub async fn peek_changes(&self) -> Vec<ace_sync::domain::job::Reconcile> {
+        let mut receipts = Vec::new();
+        let mut jobs = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.changes.url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            if out.messages().is_empty() {
+                break;
+            }
+            for message in out.messages() {
+                let body = message.body().unwrap_or_default();
+                jobs.push(
+                    ace_sync::domain::job::Job::decode(body)
+                        .expect("a job")
+                        .into_reconcile(),
+                );
+                receipts.push(message.receipt_handle().unwrap_or_default().to_owned());
+            }
+        }
+        for receipt in receipts {
+            self.sqs
+                .change_message_visibility()
+                .queue_url(&self.changes.url)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .expect("release");
+        }
+        jobs
+    }
+
+    /// Waits (polling, up to `timeout`) until the changes and events queues are both empty:
+    /// the reconciles that events queue have run too.
+    pub async fn until_queues_empty(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changes = self.queue_counts(&self.changes.url).await;
+            let events = self.queue_counts(&self.events.url).await;
+            if changes == (0, 0) && events == (0, 0) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the queues still hold messages after {timeout:?}: changes {changes:?}, events {events:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
