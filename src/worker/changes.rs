@@ -154,7 +154,16 @@ impl Processor for ChangesProcessor {
             // Processed on its own, to be refused on its own.
             Err(_) => false,
         };
-        if group.iter().any(|m| Job::decode(&m.body).is_err()) {
+        // Jobs that cannot be read, or that claim different orgs, are each processed (and
+        // refused) on their own.
+        let mut orgs = Vec::new();
+        for message in group {
+            match Job::decode(&message.body) {
+                Ok(job) => orgs.push(job.into_reconcile().org_id),
+                Err(_) => return None,
+            }
+        }
+        if orgs.iter().any(|org| !org.matches(&orgs[0])) {
             return None;
         }
         Some(group.iter().rposition(due).unwrap_or(0))

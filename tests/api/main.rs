@@ -8,6 +8,7 @@ mod openapi;
 mod partner_central_client;
 mod production_build;
 mod queue_contract;
+mod reconcile;
 mod roles;
 mod salesforce;
 mod sqs_faults;

@@ -185,6 +185,8 @@ pub struct TokenRecord {
 /// A fault the control API injected: the next `remaining` calls of an operation fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// ConflictException: as if someone changed the opportunity since the caller read it.
+    Conflict,
     Throttling,
     InternalServer,
     AccessDenied,
@@ -194,6 +196,10 @@ pub enum Fault {
 impl Fault {
     pub fn error(self, operation: &str) -> ApiError {
         match self {
+            Self::Conflict => ApiError::Conflict(
+                "The opportunity was modified after the LastModifiedDate you sent; read it again."
+                    .to_owned(),
+            ),
             Self::Throttling => ApiError::Throttling("Rate exceeded".to_owned()),
             Self::InternalServer => {
                 ApiError::InternalServer("An internal error occurred. Try again.".to_owned())

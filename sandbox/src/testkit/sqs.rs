@@ -197,3 +197,20 @@ impl Drop for MotoProcess {
         self.kill();
     }
 }
+
+/// Puts one message on a FIFO queue, as the ingress or a worker would.
+pub async fn send_fifo(
+    client: &Client,
+    url: &str,
+    message: &ace_sync::ports::queue::OutgoingMessage,
+) {
+    client
+        .send_message()
+        .queue_url(url)
+        .message_group_id(&message.group_id)
+        .message_deduplication_id(&message.dedup_id)
+        .message_body(&message.body)
+        .send()
+        .await
+        .expect("send");
+}

@@ -265,9 +265,18 @@ fn plan_rejected(input: &Input<'_>, linked: &Linked, previous: Vec<String>) -> P
     if !retired.iter().any(|id| id == opportunity.id.as_str()) {
         retired.push(opportunity.id.to_string());
     }
-    // A resubmission created before, whose id never reached the record.
+    // A resubmission created before, whose id never reached the record: the rejected
+    // opportunity is retired and the resubmission adopted.
     if let Some(found) = adoptable(&linked.successors, &retired) {
-        return adopt(found);
+        let mut plan = adopt(found);
+        plan.actions.insert(
+            0,
+            Action::Retire {
+                rejected: opportunity.id.clone(),
+                previous_ids: retired,
+            },
+        );
+        return plan;
     }
     let Some(request) = input.checked else {
         return Plan::nothing();
