@@ -12,3 +12,4 @@ mod reconcile;
 mod roles;
 mod salesforce;
 mod sqs_faults;
+mod two_workers;

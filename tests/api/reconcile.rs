@@ -3,6 +3,8 @@
 //! worker, the Partner Central simulator) into one of the situations where a sync that
 //! replays what it was told, rather than reading both sides, goes wrong.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ace_sync::domain::ids::{NotificationId, SfOrgId};
@@ -338,4 +340,64 @@ async fn a_job_for_another_org_is_refused_without_an_ace_call() {
         metrics.contains(r#"ace_sync_sync_outcomes_total{outcome="wrong_org"} 1"#),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_review_whose_events_were_lost_reaches_the_record_at_the_next_trigger() {
+    let delivered = Arc::new(AtomicBool::new(true));
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options {
+            events_delivered: delivered.clone(),
+            ..Options::default()
+        },
+    )
+    .await;
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    world.drain_changes().await;
+    world.drain_events().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Waiting for AWS review")
+    );
+    // AWS approves; EventBridge loses every event of it.
+    delivered.store(false, Ordering::SeqCst);
+    world.pc.control().complete_reviews();
+    world.drain_events().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Submitted"),
+        "nothing told the record"
+    );
+    delivered.store(true, Ordering::SeqCst);
+
+    // The next trigger, whatever it is about, brings the whole state.
+    world
+        .rep_changes(
+            OPP,
+            &[
+                ("StageName", text("Value Proposition")),
+                ("NextStep", text("Sizing workshop")),
+            ],
+        )
+        .await;
+    world.drain_changes().await;
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Approved")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Synced")
+    );
+    assert!(world.sf_field(OPP, "ACE_AWS_Team__c").is_some());
+    let ace = ace_of(&world);
+    assert_eq!(ace["LifeCycle"]["Stage"], "Technical Validation");
+    assert_eq!(ace["LifeCycle"]["NextSteps"], "Sizing workshop");
 }

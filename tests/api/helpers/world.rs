@@ -4,6 +4,7 @@
 //! events queue, and workers that the test drives step by step.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ace_sync::config::Settings;
@@ -27,6 +28,9 @@ pub struct Options {
     pub pc: PcConfig,
     /// Extra settings TOML for the worker process.
     pub worker_settings: Vec<String>,
+    /// While this is false, Partner Central's events are lost on the way to the events queue
+    /// (EventBridge delivers best effort, ace-api.md §9).
+    pub events_delivered: Arc<AtomicBool>,
 }
 
 impl Default for Options {
@@ -34,6 +38,25 @@ impl Default for Options {
         Self {
             pc: PcConfig::for_tests(),
             worker_settings: Vec::new(),
+            events_delivered: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+/// An event sink that loses events while its gate is closed.
+#[derive(Debug)]
+struct LossyBus {
+    inner: pc::SqsEventSink,
+    open: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl pc::EventSink for LossyBus {
+    async fn deliver(&self, event: &pc::SimEvent) -> Result<(), pc::SinkError> {
+        if self.open.load(Ordering::SeqCst) {
+            self.inner.deliver(event).await
+        } else {
+            Ok(())
         }
     }
 }
@@ -68,9 +91,10 @@ impl World {
 
         // Partner Central, publishing its events to the events queue as EventBridge would.
         let mut pc_config = options.pc;
-        pc_config.event_sinks.push(Arc::new(
-            pc::sqs_event_sink(&events.url, "us-east-1", Some(&endpoint)).await,
-        ));
+        pc_config.event_sinks.push(Arc::new(LossyBus {
+            inner: pc::sqs_event_sink(&events.url, "us-east-1", Some(&endpoint)).await,
+            open: options.events_delivered.clone(),
+        }));
         let pc = pc::start(pc_config)
             .await
             .expect("Partner Central simulator");
