@@ -159,10 +159,8 @@ async fn every_operation_the_reconciler_uses_against_the_simulator() {
         .find_by_partner_id(&record, Some(before))
         .await
         .expect("list");
-    assert_eq!(
-        found.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
-        [created.id.clone()]
-    );
+    let found: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(found, [created.id.as_str()]);
     let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
     assert!(
         client

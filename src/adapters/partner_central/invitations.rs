@@ -4,7 +4,7 @@
 use aws_sdk_partnercentralselling::types as sdk;
 
 use super::convert::from_datetime;
-use super::opportunities::task_from;
+use super::opportunities::engagement_task;
 use super::{Kind, PartnerCentralClient};
 use crate::domain::ids::ClientToken;
 use crate::ports::partner_central::{AceError, EngagementTask, Invitation, InvitationSummary};
@@ -112,16 +112,7 @@ impl PartnerCentralClient {
                 || request.clone().send(),
             )
             .await?;
-        Ok(task_from(
-            out.task_id(),
-            out.task_status(),
-            out.start_time(),
-            out.reason_code(),
-            out.message(),
-            out.opportunity_id(),
-            None,
-            out.engagement_invitation_id(),
-        ))
+        Ok(engagement_task!(out, engagement_id: None))
     }
 
     pub(super) async fn reject_invitation_by_id(

@@ -12,7 +12,7 @@ use crate::ace::opportunity::{AceOpportunity, Opportunity, ReviewStatus};
 use crate::domain::ids::{AceOpportunityId, ClientToken};
 use crate::ports::partner_central::{
     AceError, AwsSummary, AwsTeamMember, Created, EngagementTask, Invitation, InvitationSummary,
-    OpportunitySummary, PartnerCentral, RelatedEntity, TaskStatus,
+    OpportunitySummary, PartnerCentral, RelatedEntity,
 };
 
 impl PartnerCentralClient {
@@ -52,28 +52,30 @@ impl PartnerCentralClient {
     }
 }
 
-/// An engagement task from the fields every task answer carries.
-pub(super) fn task_from(
-    task_id: Option<&str>,
-    status: Option<&sdk::TaskStatus>,
-    start_time: Option<&aws_sdk_partnercentralselling::primitives::DateTime>,
-    reason: Option<&sdk::ReasonCode>,
-    message: Option<&str>,
-    opportunity_id: Option<&str>,
-    engagement_id: Option<&str>,
-    invitation_id: Option<&str>,
-) -> EngagementTask {
-    EngagementTask {
-        task_id: task_id.map(str::to_owned),
-        status: TaskStatus::parse(status.map(|s| s.as_str()).unwrap_or("IN_PROGRESS")),
-        start_time: start_time.and_then(from_datetime),
-        reason_code: reason.map(|r| r.as_str().to_owned()),
-        message: message.map(str::to_owned),
-        opportunity_id: opportunity_id.map(str::to_owned),
-        engagement_id: engagement_id.map(str::to_owned),
-        engagement_invitation_id: invitation_id.map(str::to_owned),
-    }
+/// An engagement task from the fields every Start…Task answer and task summary carries
+/// (`engagement_id`: the expression for the engagement id, which not every one has).
+macro_rules! engagement_task {
+    ($out:expr, engagement_id: $engagement:expr) => {{
+        let out = &$out;
+        $crate::ports::partner_central::EngagementTask {
+            task_id: out.task_id().map(str::to_owned),
+            status: $crate::ports::partner_central::TaskStatus::parse(
+                out.task_status()
+                    .map(|s| s.as_str())
+                    .unwrap_or("IN_PROGRESS"),
+            ),
+            start_time: out
+                .start_time()
+                .and_then($crate::adapters::partner_central::convert::from_datetime),
+            reason_code: out.reason_code().map(|r| r.as_str().to_owned()),
+            message: out.message().map(str::to_owned),
+            opportunity_id: out.opportunity_id().map(str::to_owned),
+            engagement_id: $engagement,
+            engagement_invitation_id: out.engagement_invitation_id().map(str::to_owned),
+        }
+    }};
 }
+pub(super) use engagement_task;
 
 #[async_trait]
 impl PartnerCentral for PartnerCentralClient {
@@ -119,7 +121,7 @@ impl PartnerCentral for PartnerCentralClient {
                 );
             }
         }
-        found.sort_by(|a, b| b.created_date.cmp(&a.created_date));
+        found.sort_by_key(|summary| std::cmp::Reverse(summary.created_date));
         Ok(found)
     }
 
@@ -269,16 +271,7 @@ impl PartnerCentral for PartnerCentralClient {
         let out = self
             .call(OP, Kind::Write, || request.clone().send())
             .await?;
-        Ok(task_from(
-            out.task_id(),
-            out.task_status(),
-            out.start_time(),
-            out.reason_code(),
-            out.message(),
-            out.opportunity_id(),
-            out.engagement_id(),
-            out.engagement_invitation_id(),
-        ))
+        Ok(engagement_task!(out, engagement_id: out.engagement_id().map(str::to_owned)))
     }
 
     async fn latest_engagement_task(
@@ -302,18 +295,10 @@ impl PartnerCentral for PartnerCentralClient {
             .sort(sort)
             .max_results(1);
         let out = self.call(OP, Kind::Read, || request.clone().send()).await?;
-        Ok(out.task_summaries().first().map(|t| {
-            task_from(
-                t.task_id(),
-                t.task_status(),
-                t.start_time(),
-                t.reason_code(),
-                t.message(),
-                t.opportunity_id(),
-                t.engagement_id(),
-                t.engagement_invitation_id(),
-            )
-        }))
+        Ok(out
+            .task_summaries()
+            .first()
+            .map(|t| engagement_task!(t, engagement_id: t.engagement_id().map(str::to_owned))))
     }
 
     async fn aws_summary(&self, id: &AceOpportunityId) -> Result<AwsSummary, AceError> {
