@@ -46,6 +46,16 @@ use ace_sync_sandbox::testkit::sqs;
 
 const DEADLINE: Duration = Duration::from_secs(600);
 
+/// The Partner Central operations that read (each counts against ACE's read quota).
+const ACE_READS: &[&str] = &[
+    "GetOpportunity",
+    "ListOpportunities",
+    "GetAwsOpportunitySummary",
+    "ListEngagementFromOpportunityTasks",
+    "ListEngagementInvitations",
+    "GetEngagementInvitation",
+];
+
 /// The Partner Central operations that write.
 const ACE_WRITES: &[&str] = &[
     "CreateOpportunity",
@@ -124,6 +134,8 @@ struct World {
     pc: SimHandle,
     serve: tokio::process::Child,
     work: tokio::process::Child,
+    /// The worker's health and metrics port.
+    work_port: u16,
 }
 
 impl World {
@@ -196,12 +208,13 @@ impl World {
             .await
             .expect("Salesforce simulator");
 
+        let work_port = sqs::free_port();
         let work = spawn(
             "work",
             &common,
             &[
-                // It serves health and metrics; any free port.
-                ("ACE_SYNC_HTTP__PORT", "0".to_owned()),
+                // It serves health and metrics; the reconcile counts are read from there.
+                ("ACE_SYNC_HTTP__PORT", work_port.to_string()),
                 ("ACE_SYNC_ACE__ENDPOINT_URL", pc.endpoint_url().to_owned()),
                 ("ACE_SYNC_ACE__WRITES_PER_SECOND", "1000.0".to_owned()),
                 ("ACE_SYNC_ACE__WRITE_BURST", "100".to_owned()),
@@ -225,6 +238,7 @@ impl World {
             pc,
             serve,
             work,
+            work_port,
         }
     }
 
@@ -244,6 +258,37 @@ impl World {
     fn ace_writes(&self) -> u64 {
         let counts = self.pc.control().call_counts();
         ACE_WRITES.iter().filter_map(|op| counts.get(*op)).sum()
+    }
+
+    fn ace_reads(&self) -> u64 {
+        let counts = self.pc.control().call_counts();
+        ACE_READS.iter().filter_map(|op| counts.get(*op)).sum()
+    }
+
+    /// The sum of the worker's metric samples whose line starts with `prefix`.
+    async fn metric(&self, prefix: &str) -> u64 {
+        let Ok(response) =
+            reqwest::get(format!("http://127.0.0.1:{}/metrics", self.work_port)).await
+        else {
+            return 0;
+        };
+        let text = response.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// Reconciles the worker has run (every reason).
+    async fn reconciles(&self) -> u64 {
+        self.metric("ace_sync_reconciles_total{").await
+    }
+
+    /// Opportunity events the events worker handled: one GetOpportunity each, to find the
+    /// record (outside any reconcile).
+    async fn opportunity_events(&self) -> u64 {
+        self.metric("ace_sync_ace_events_total{detail_type=\"Opportunity")
+            .await
     }
 
     /// Nothing pending anywhere: every outbound message delivered, both queues empty, every
@@ -484,7 +529,8 @@ async fn writes_per_change(endpoint: &str, n: usize) {
     let world = World::start(endpoint, &ids, |flow| {
         // A Flow that fires on the edits below and on ace-sync's own fields, for every user:
         // each write-back echoes back as an outbound message (the naive Flow the README warns
-        // about), and only the worker's fingerprint guard keeps that from reaching ACE.
+        // about), and only the reconciler's comparison of both sides keeps that from reaching
+        // ACE.
         flow.trigger_fields = [
             "StageName",
             "NextStep",
@@ -523,12 +569,16 @@ async fn writes_per_change(endpoint: &str, n: usize) {
         ),
     ];
     println!(
-        "\nACE write calls per CRM change: {n} opportunities × {} edits; the Flow fires on StageName, NextStep, Description, LeadSource and ace-sync's own fields, for every user (so write-backs echo)",
+        "\nACE calls per CRM change: {n} opportunities × {} edits; the Flow fires on StageName, NextStep, Description, LeadSource and ace-sync's own fields, for every user (so write-backs echo)",
         rounds.len()
     );
     let (mut total_writes, mut total_messages) = (0u64, 0usize);
+    let (mut total_reads, mut total_reconciles) = (0u64, 0u64);
     for (name, edit) in rounds {
         let writes_before = world.ace_writes();
+        let reads_before = world.ace_reads();
+        let reconciles_before = world.reconciles().await;
+        let events_before = world.opportunity_events().await;
         let messages_before = world.sf.notifications().len();
         for id in &ids {
             let changes: Vec<(&str, Option<FieldValue>)> =
@@ -537,14 +587,26 @@ async fn writes_per_change(endpoint: &str, n: usize) {
         }
         wait_until("the round is processed", || world.idle()).await;
         let writes = world.ace_writes() - writes_before;
+        // The events worker's lookups are not the reconciles'.
+        let reads = (world.ace_reads() - reads_before)
+            .saturating_sub(world.opportunity_events().await - events_before);
+        let reconciles = world.reconciles().await - reconciles_before;
         let messages = world.sf.notifications().len() - messages_before;
         total_writes += writes;
+        total_reads += reads;
+        total_reconciles += reconciles;
         total_messages += messages;
         println!(
-            "  {name:<34} {writes:>4} ACE writes for {n} changes ({:.2} per change); {messages} outbound messages incl. echoes",
-            writes as f64 / n as f64
+            "  {name:<34} {writes:>4} ACE writes ({:.2} per change), {reads:>4} reads; {reconciles} reconciles ({:.2} reads, {:.2} writes each); {messages} outbound messages incl. echoes",
+            writes as f64 / n as f64,
+            reads as f64 / reconciles.max(1) as f64,
+            writes as f64 / reconciles.max(1) as f64,
         );
     }
+    println!(
+        "  all rounds: {total_reads} ACE reads in {total_reconciles} reconciles = {:.2} reads per reconcile (the events worker's one GetOpportunity per event not counted)",
+        total_reads as f64 / total_reconciles.max(1) as f64
+    );
     let changes = n * rounds.len();
     println!(
         "  total: {total_writes} ACE writes for {changes} CRM changes = {:.2} per change ({total_messages} outbound messages processed, {:.2} writes per message)",
