@@ -1,0 +1,6 @@
+//! Deployment: what `deploy/` ships (CloudFormation, Kubernetes, Salesforce metadata,
+//! dashboards and alerts) checked offline against the code, and configuration fit for
+//! containers, checked on the real binary.
+
+mod config;
+mod support;
