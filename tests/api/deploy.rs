@@ -2,5 +2,9 @@
 //! dashboards and alerts) checked offline against the code, and configuration fit for
 //! containers, checked on the real binary.
 
+mod aws;
 mod config;
+mod iam;
+mod kubernetes;
 mod support;
+mod yaml;

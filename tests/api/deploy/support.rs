@@ -4,6 +4,46 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The repository root.
+pub fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `deploy/`, read whole.
+pub fn read_deploy(relative: &str) -> String {
+    let path = repository().join("deploy").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A tool `scripts/test` installed into the virtualenv (`TEST_VENV`, else `.venv`).
+pub fn venv_tool(name: &str) -> PathBuf {
+    let venv = std::env::var_os("TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repository().join(".venv"));
+    let tool = venv.join("bin").join(name);
+    assert!(
+        tool.exists(),
+        "{} is missing: run the tests through scripts/test, which installs it",
+        tool.display()
+    );
+    tool
+}
+
+/// Runs `command`, panicking with its output unless it exits 0.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// A fresh directory, removed when dropped.
 pub struct Scratch(PathBuf);
 
