@@ -6,5 +6,6 @@ mod aws;
 mod config;
 mod iam;
 mod kubernetes;
+mod salesforce_metadata;
 mod support;
 mod yaml;
