@@ -6,6 +6,7 @@ mod aws;
 mod config;
 mod iam;
 mod kubernetes;
+mod observability;
 mod salesforce_metadata;
 mod support;
 mod yaml;
