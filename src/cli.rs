@@ -65,8 +65,33 @@ pub enum MappingCommand {
 pub enum ConfigCommand {
     /// Print the embedded defaults, with their documentation.
     Defaults,
-    /// Load the configuration (defaults, file, environment) and report any problem.
-    Check,
+    /// Load the configuration (defaults, file, environment) and what it points at (the
+    /// mapping, the Salesforce key), and report every problem start would refuse, plus the
+    /// settings still at their demo defaults. Exits 2 on problems; warnings alone exit 0.
+    Check {
+        /// The role the configuration is for (`serve` needs no Salesforce client or mapping).
+        /// By default `all` once a Salesforce client is configured, `serve` otherwise.
+        #[arg(long, value_enum)]
+        role: Option<CheckedRole>,
+    },
+}
+
+/// A role, as `config check --role` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckedRole {
+    Serve,
+    Work,
+    All,
+}
+
+impl From<CheckedRole> for Role {
+    fn from(role: CheckedRole) -> Role {
+        match role {
+            CheckedRole::Serve => Role::Serve,
+            CheckedRole::Work => Role::Work,
+            CheckedRole::All => Role::All,
+        }
+    }
 }
 
 /// Parses a duration such as `3s` or `250ms` on the command line.
@@ -94,6 +119,22 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
+    if let Command::Config {
+        command: ConfigCommand::Check { role },
+    } = command
+    {
+        let role = match role {
+            Some(role) => role.into(),
+            None if settings.salesforce.client_configured() => Role::All,
+            None => {
+                println!(
+                    "note: no Salesforce client is configured, so this checks `serve` only; use --role work to check a worker"
+                );
+                Role::Serve
+            }
+        };
+        return config_check(&settings, role);
+    }
     block_on(async move {
         match command {
             Command::Serve | Command::Work | Command::All => {
@@ -111,15 +152,32 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
                 });
                 healthcheck(&url, timeout).await.map_err(boxed)
             }
-            Command::Config {
-                command: ConfigCommand::Check,
-            } => {
-                println!("configuration is valid");
-                Ok(())
-            }
             Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     })
+}
+
+/// `ace-sync config check`: every problem start would refuse for `role` (the settings were
+/// loaded already), then the settings still at their demo defaults.
+fn config_check(settings: &Settings, role: Role) -> ExitCode {
+    let problems = settings.runtime_problems(role.works());
+    let mut warnings = settings.demo_defaults(role.works(), role.serves());
+    if settings.queue.changes_queue_url.is_none() {
+        warnings.push(crate::config::DemoDefault {
+            key: "queue.changes_queue_url",
+            message: "is unset: the embedded in-memory queue is not durable, and `serve` and `work` cannot share it".to_owned(),
+        });
+    }
+    for warning in &warnings {
+        println!("warning: `{}` {}", warning.key, warning.message);
+    }
+    if problems.is_empty() {
+        println!("configuration is valid");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("ace-sync: {}", crate::config::ConfigError::many(problems));
+        ExitCode::from(2)
+    }
 }
 
 /// The settings (embedded defaults, then `config`, then the environment), or the exit code
@@ -208,6 +266,14 @@ pub enum CommandError {
 pub async fn run(settings: Settings, role: Role) -> Result<(), CommandError> {
     let shutdown = CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
+    for warning in settings.demo_defaults(role.works(), role.serves()) {
+        tracing::warn!(
+            key = warning.key,
+            "setting at its demo default: `{}` {}",
+            warning.key,
+            warning.message
+        );
+    }
     let app = Application::build_role(settings, role).await?;
     app.run_until_stopped(shutdown)
         .await

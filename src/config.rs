@@ -2,14 +2,19 @@
 //! an optional config file, then `ACE_SYNC_<SECTION>__<KEY>` environment variables. Unknown
 //! keys are errors, values are typed where they are read, and cross-field rules are checked
 //! before anything starts.
+//!
+//! - [`layers`]: the sources, and how every problem in them is found in one pass.
+//! - [`resources`]: what the settings point at (the mapping, the Salesforce key), loaded and
+//!   checked as start would, and the settings still at their demo defaults.
+
+mod layers;
+mod resources;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
@@ -17,6 +22,9 @@ use crate::ace::opportunity::Catalog;
 use crate::domain::ids::SfOrgId;
 use crate::domain::sobject::FieldTypes;
 use crate::secret::Secret;
+
+pub use layers::config_path_from_env;
+pub use resources::DemoDefault;
 
 /// The embedded defaults, also printed by `ace-sync config defaults`.
 pub const DEFAULTS: &str = include_str!("config.default.toml");
@@ -159,6 +167,10 @@ pub struct AceSettings {
     /// The mapping file; the embedded default mapping when unset.
     #[serde(default)]
     pub mapping_file: Option<PathBuf>,
+    /// The mapping's TOML text itself, e.g. from ACE_SYNC_ACE__MAPPING filled from a
+    /// ConfigMap or a secret; an alternative to `mapping_file`.
+    #[serde(default)]
+    pub mapping: Option<String>,
     /// Partner solutions to associate; when set, they replace the mapping's (solution ids
     /// differ between the Sandbox and AWS catalogs).
     #[serde(default)]
@@ -199,58 +211,12 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn single(problem: impl Into<String>) -> Self {
-        Self {
-            problems: vec![problem.into()],
-        }
-    }
-
-    fn from_figment(err: figment::Error) -> Self {
-        let problems = err
-            .into_iter()
-            .map(|e| {
-                let key = e.path.join(".");
-                let origin = match &e.metadata {
-                    Some(m) if m.name.contains("environment") => format!(
-                        " (from environment variable {ENV_PREFIX}{})",
-                        e.path.join("__").to_uppercase()
-                    ),
-                    Some(m) => match &m.source {
-                        Some(source) => format!(" (from {source})"),
-                        None => format!(" (from {})", m.name),
-                    },
-                    None => String::new(),
-                };
-                let what = match &e.kind {
-                    figment::error::Kind::UnknownField(field, _) => {
-                        return format!("unknown key `{}`{origin}", join_key(&e.path, field));
-                    }
-                    figment::error::Kind::MissingField(field) => {
-                        return format!("missing key `{}`{origin}", join_key(&e.path, field));
-                    }
-                    kind => kind.to_string(),
-                };
-                if key.is_empty() {
-                    format!("{what}{origin}")
-                } else {
-                    format!("key `{key}`: {what}{origin}")
-                }
-            })
-            .collect();
+    pub fn many(problems: Vec<String>) -> Self {
         Self { problems }
     }
 
     pub fn problems(&self) -> &[String] {
         &self.problems
-    }
-}
-
-/// The dotted key of `field` under `path`; figment sometimes includes the field in the path.
-fn join_key(path: &[String], field: &str) -> String {
-    match path.last() {
-        Some(last) if last == field => path.join("."),
-        Some(_) => format!("{}.{field}", path.join(".")),
-        None => field.to_owned(),
     }
 }
 
@@ -273,30 +239,24 @@ impl std::error::Error for ConfigError {}
 
 impl Settings {
     /// Defaults, then `file` (which must exist when given), then the process environment.
+    /// Every problem is reported, each with the source that set the key.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
-        if let Some(file) = file {
-            if !file.is_file() {
-                return Err(ConfigError::single(format!(
-                    "config file {} does not exist",
-                    file.display()
-                )));
-            }
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        // `ACE_SYNC_CONFIG` names the file itself and is not a setting.
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
-        Self::extract(figment)
+        let (layers, problems) = layers::from_sources(file, std::env::vars_os());
+        layers.extract(problems)
     }
 
     /// Defaults overlaid with TOML documents, in order; no file, no environment. For tests and
     /// for the embedded demo.
-    pub fn from_toml_layers(layers: &[&str]) -> Result<Settings, ConfigError> {
-        let mut figment = Figment::new().merge(Toml::string(DEFAULTS));
-        for layer in layers {
-            figment = figment.merge(Toml::string(layer));
+    pub fn from_toml_layers(documents: &[&str]) -> Result<Settings, ConfigError> {
+        let mut problems = Vec::new();
+        let mut all = vec![layers::Layer::defaults()];
+        for (index, text) in documents.iter().enumerate() {
+            match layers::Layer::text(index, text) {
+                Ok(layer) => all.push(layer),
+                Err(problem) => problems.push(problem),
+            }
         }
-        Self::extract(figment)
+        layers::Layers::new(all).extract(problems)
     }
 
     /// The embedded defaults alone.
@@ -305,14 +265,8 @@ impl Settings {
         Self::from_toml_layers(&[]).unwrap_or_else(|e| panic!("embedded defaults are invalid: {e}"))
     }
 
-    fn extract(figment: Figment) -> Result<Settings, ConfigError> {
-        let settings: Settings = figment.extract().map_err(ConfigError::from_figment)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
     /// Rules that involve more than one key, or that serde cannot express.
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.salesforce.org_ids.is_empty() {
             problems.push(
@@ -440,11 +394,11 @@ impl Settings {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter) {
             problems.push(format!("key `telemetry.filter`: {e}"));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigError { problems })
+        if self.ace.mapping.is_some() && self.ace.mapping_file.is_some() {
+            problems
+                .push("keys `ace.mapping` and `ace.mapping_file`: give one, not both".to_owned());
         }
+        problems
     }
 
     /// The longest one message can take: three Salesforce calls (read, write-back, a retry
@@ -525,11 +479,6 @@ impl SalesforceSettings {
         }
         problems
     }
-}
-
-/// Where `--config` may also come from.
-pub fn config_path_from_env() -> Option<PathBuf> {
-    std::env::var_os("ACE_SYNC_CONFIG").map(PathBuf::from)
 }
 
 #[cfg(test)]

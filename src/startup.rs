@@ -13,7 +13,6 @@ use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
-use crate::ace::mapping::{Mapping, MappingError};
 use crate::ace::model::{ModelError, ServiceModel};
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
@@ -43,7 +42,7 @@ pub enum StartupError {
     #[error("the workers need a Salesforce client: {0}")]
     Salesforce(#[source] SalesforceError),
     #[error("the mapping cannot be used")]
-    Mapping(#[source] MappingError),
+    Mapping(#[source] crate::config::ConfigError),
     #[error("AWS's service model cannot be loaded")]
     Model(#[source] ModelError),
 }
@@ -60,11 +59,13 @@ pub enum Role {
 }
 
 impl Role {
-    fn serves(self) -> bool {
+    /// Whether the process takes outbound messages.
+    pub fn serves(self) -> bool {
         matches!(self, Role::Serve | Role::All)
     }
 
-    fn works(self) -> bool {
+    /// Whether the process runs workers.
+    pub fn works(self) -> bool {
         matches!(self, Role::Work | Role::All)
     }
 }
@@ -437,14 +438,11 @@ async fn build_reconciler(
             PartnerCentralMetrics::register(registry),
         )),
     };
-    let mut mapping = match &settings.ace.mapping_file {
-        Some(path) => Mapping::from_file(path).map_err(StartupError::Mapping)?,
-        None => Mapping::default_mapping(),
-    };
-    if !settings.ace.solution_ids.is_empty() {
-        mapping = mapping.with_solutions(settings.ace.solution_ids.clone());
-    }
     let model = ServiceModel::load().map_err(StartupError::Model)?;
+    // The same loading and checks as `ace-sync config check` (config/resources.rs).
+    let mapping = settings
+        .load_mapping(&model)
+        .map_err(|problems| StartupError::Mapping(crate::config::ConfigError::many(problems)))?;
     Ok(Arc::new(Reconciler::new(
         salesforce,
         partner_central,
