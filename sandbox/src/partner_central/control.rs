@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use super::engagements::InvitationSpec;
 use super::review::ReviewDecision;
-pub use super::service::ReviewTransition;
+pub use super::review_flow::ReviewTransition;
 use super::service::Sim;
 pub use super::store::{Fault, LoggedCall, OpportunityChange};
 

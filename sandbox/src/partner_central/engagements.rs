@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::events::{DetailType, InvitationFacts, SimEvent};
-use super::opportunities::{filter_tasks, task_document};
-use super::review::{self, ReviewDecision};
-use super::service::{Sim, descending, filter_list, object, page, text};
+use super::review;
+use super::service::{Sim, descending, filter_list, object, page, str_of, text};
 use super::store::{self, Invitation, Opportunity, ReviewStatus, State, Submission, Task};
+use super::tasks::{filter_tasks, task_document};
 
 /// An AWS referral to create with the control API. The defaults describe a plausible one.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,13 +54,6 @@ impl Default for InvitationSpec {
             expires_in: Duration::from_secs(15 * 24 * 60 * 60),
         }
     }
-}
-
-fn str_of<'v>(input: &'v Value, member: &str) -> &'v str {
-    input
-        .get(member)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 impl Sim {
@@ -425,16 +418,6 @@ impl Sim {
             ),
             ("NextToken", next.map(Value::String)),
         ]))
-    }
-
-    /// Decides an in-flight review with a given outcome (control API).
-    pub(super) fn decide_review(&self, id: &str, decision: ReviewDecision) -> Option<ReviewStatus> {
-        let mut state = self.state();
-        let o = state.opportunities.get(id)?;
-        if !o.review_status.in_validation() {
-            return None;
-        }
-        self.apply_decision(&mut state, id, decision)
     }
 }
 

@@ -8,25 +8,32 @@
 //! simulated AWS review, engagement invitations, EventBridge-shaped events and quotas.
 //!
 //! ```text
-//! server (wire) → service (pipeline: calls, faults, quotas, model, catalog) → opportunities |
-//! engagements (operations) → rules, review, store, events
+//! server (wire) → service (pipeline: calls, faults, quotas, model, catalog)
+//!   → opportunities | associations | submission | aws_summary | engagements (operations)
+//!   → rules, review_flow + review, tasks, store, events
 //! ```
 //! The control API ([`SimControl`]) reads and steers the state in-process.
 //!
 //! Embedded AWS data (`data/`): see `reference_data`.
 
+mod associations;
+mod aws_summary;
 mod control;
 mod engagements;
 mod error;
 mod events;
 mod opportunities;
+mod postal_codes;
 mod quotas;
 mod reference_data;
 mod review;
+mod review_flow;
 mod rules;
 mod server;
 mod service;
 mod store;
+mod submission;
+mod tasks;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 """boto3 against the Partner Central simulator: a second, independent client (botocore's own
-model and serializers) must agree with it. Run by sandbox/tests/sandbox/partner_central_sim.rs::boto3_agrees.
+model and serializers) must agree with it. Run by sandbox/tests/sandbox/partner_central_sim/clients.rs::boto3_agrees.
 
 Usage: boto3_agrees.py ENDPOINT_URL TARGET_CLOSE_DATE
 Creates, reads and updates an opportunity, then checks that an invalid request comes back as
