@@ -34,6 +34,12 @@ pub enum SandboxCommand {
         /// decision); "0s" decides at once.
         #[arg(long, default_value = "5s", value_parser = humantime_duration)]
         review_delay: Duration,
+        /// How long StartEngagementFromOpportunityTask and
+        /// StartEngagementByAcceptingInvitationTask tasks take: the call answers IN_PROGRESS
+        /// and the task completes (or fails) this much later, as AWS's do. "0s" ends them
+        /// within the call, which answers COMPLETE or FAILED at once.
+        #[arg(long, default_value = "0s", value_parser = humantime_duration)]
+        task_delay: Duration,
         /// Deliver EventBridge-shaped events to this SQS queue.
         #[arg(long)]
         events_queue_url: Option<String>,
@@ -94,6 +100,7 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                         port,
                         host,
                         review_delay,
+                        task_delay,
                         events_queue_url,
                         sqs_endpoint_url,
                         no_quotas,
@@ -104,6 +111,7 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                     port,
                     host,
                     review_delay,
+                    task_delay,
                     events_queue_url,
                     sqs_endpoint_url,
                     quotas: !no_quotas,
@@ -132,6 +140,8 @@ pub struct PartnerCentralSandbox {
     pub host: std::net::IpAddr,
     /// How long each step of the simulated review takes.
     pub review_delay: Duration,
+    /// How long Start…Task tasks take; zero ends them within the call.
+    pub task_delay: Duration,
     /// Deliver EventBridge-shaped events to this SQS queue.
     pub events_queue_url: Option<String>,
     /// The SQS endpoint of that queue.
@@ -153,6 +163,11 @@ pub async fn sandbox_partner_central(
     config.review.timing = pc::ReviewTiming::Automatic {
         in_review_after: options.review_delay,
         decision_after: options.review_delay,
+    };
+    config.tasks = if options.task_delay.is_zero() {
+        pc::TaskTiming::Immediate
+    } else {
+        pc::TaskTiming::After(options.task_delay)
     };
     if !options.quotas {
         config.quotas = pc::QuotaConfig::unlimited();

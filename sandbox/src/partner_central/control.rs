@@ -12,6 +12,7 @@ use super::review::ReviewDecision;
 pub use super::review_flow::ReviewTransition;
 use super::service::Sim;
 pub use super::store::{Fault, LoggedCall, OpportunityChange};
+use super::tasks::task_document;
 
 /// A handle on a running simulator's state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -138,6 +139,25 @@ impl SimControl {
         self.sim
             .decide_review(id, decision)
             .map(|s| s.as_str().to_owned())
+    }
+
+    /// Ends every Start…Task task still in progress now, as its timing would later (the way
+    /// tests step [`TaskTiming::Manual`] tasks); the ids of the tasks ended.
+    ///
+    /// [`TaskTiming::Manual`]: super::TaskTiming::Manual
+    pub fn finish_tasks(&self) -> Vec<String> {
+        self.sim.finish_tasks_in_progress()
+    }
+
+    /// Every task started so far, both kinds, each as its List…Tasks summary renders it now.
+    pub fn tasks(&self) -> Vec<Value> {
+        let state = self.sim.state();
+        state
+            .from_opportunity_tasks
+            .iter()
+            .chain(&state.by_invitation_tasks)
+            .map(task_document)
+            .collect()
     }
 
     /// An AWS-originated referral (an engagement invitation to this partner); its id.

@@ -12,8 +12,10 @@ use super::error::ApiError;
 use super::events::{DetailType, InvitationFacts, SimEvent};
 use super::review;
 use super::service::{Sim, descending, filter_list, object, page, str_of, text};
-use super::store::{self, Invitation, Opportunity, ReviewStatus, State, Submission, Task};
-use super::tasks::{filter_tasks, task_document};
+use super::store::{
+    self, Invitation, Opportunity, ReviewStatus, State, Submission, Task, TaskKind, TaskStatus,
+};
+use super::timers::TimerAction;
 
 /// An AWS referral to create with the control API. The defaults describe a plausible one.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +122,13 @@ impl Sim {
             }}),
             opportunity_id: None,
         };
+        // AWS withdraws a referral nobody acted on (ace-api.md §8: PENDING → EXPIRED).
+        self.schedule(
+            spec.expires_in,
+            TimerAction::ExpireInvitation {
+                invitation_id: id.clone(),
+            },
+        );
         let mut state = self.state();
         state.invitations.insert(id.clone(), invitation.clone());
         self.publish_invitation(
@@ -144,7 +153,7 @@ impl Sim {
         true
     }
 
-    fn expire_due(&self, state: &mut State) {
+    pub(super) fn expire_due(&self, state: &mut State) {
         let now = store::now();
         let due: Vec<String> = state
             .invitations
@@ -236,39 +245,44 @@ impl Sim {
         Ok(json!({}))
     }
 
-    /// Accepts the invitation and creates the opportunity from it at once. Calling again with
-    /// the same token and body answers the same task (AWS's advice for polling without events).
+    /// Starts the task that accepts the invitation and creates the partner's opportunity; an
+    /// unknown invitation is refused at once, everything else is the task's to find out.
     pub(super) fn start_engagement_by_accepting_invitation(
         &self,
         input: &Value,
     ) -> Result<Value, ApiError> {
         let catalog = str_of(input, "Catalog");
-        let mut state = self.state();
-        if let Some(previous) =
-            self.replay(&state, "StartEngagementByAcceptingInvitationTask", input)?
-        {
-            return Ok(previous);
-        }
-        self.expire_due(&mut state);
-        let key = state.invitation_key(catalog, str_of(input, "Identifier"))?;
-        let inv = state
-            .invitations
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&key))?;
-        let task_id = format!("task-{}", store::random_id(13));
-        let mut task = Task {
-            arn: self.arn(catalog, "engagement-by-accepting-invitation-task", &task_id),
-            id: task_id,
-            catalog: catalog.to_owned(),
-            start_time: store::now(),
-            status: "COMPLETE".to_owned(),
-            message: None,
-            reason_code: None,
-            opportunity_id: None,
-            resource_snapshot_job_id: None,
-            engagement_id: Some(inv.engagement_id.clone()),
-            engagement_invitation_id: Some(inv.id.clone()),
+        self.start_or_replay(TaskKind::EngagementByAcceptingInvitation, input, |state| {
+            self.expire_due(state);
+            let key = state.invitation_key(catalog, str_of(input, "Identifier"))?;
+            Ok(self.start_task(
+                state,
+                TaskKind::EngagementByAcceptingInvitation,
+                input,
+                None,
+                Some(key),
+            ))
+        })
+    }
+
+    /// The task's work, on the invitation as it is now: accepted, the partner's opportunity
+    /// created from it, and their events (ace-api.md §9 "accept AWS invitation"); or FAILED
+    /// when the invitation cannot be accepted any more.
+    pub(super) fn run_engagement_by_accepting_invitation(&self, state: &mut State, task_id: &str) {
+        let kind = TaskKind::EngagementByAcceptingInvitation;
+        let Some(task) = state.task(kind, task_id).cloned() else {
+            return;
+        };
+        self.expire_due(state);
+        let key = task.engagement_invitation_id.clone().unwrap_or_default();
+        let Some(inv) = state.invitations.get(&key).cloned() else {
+            if let Some(t) = state.task_mut(kind, task_id) {
+                t.fail(
+                    "InvitationValidationFailed",
+                    format!("Engagement invitation {key} does not exist."),
+                );
+            }
+            return;
         };
         let refusal = match (inv.participant_type.as_str(), inv.status.as_str()) {
             ("SENDER", _) => Some((
@@ -285,51 +299,39 @@ impl Sim {
                 format!("Engagement invitation {key} is already {status}."),
             )),
         };
-        match refusal {
-            Some((reason, message)) => {
-                task.status = "FAILED".to_owned();
-                task.reason_code = Some(reason.to_owned());
-                task.message = Some(message);
+        if let Some((reason, message)) = refusal {
+            if let Some(t) = state.task_mut(kind, task_id) {
+                t.fail(reason, message);
             }
-            None => {
-                let opportunity_id = self.opportunity_from_invitation(&mut state, &inv, input);
-                if let Some(i) = state.invitations.get_mut(&key) {
-                    i.status = "ACCEPTED".to_owned();
-                    i.opportunity_id = Some(opportunity_id.clone());
-                }
-                let accepted = state.invitations[&key].clone();
-                self.publish_invitation(
-                    &mut state,
-                    DetailType::EngagementInvitationAccepted,
-                    &accepted,
-                );
-                self.publish_opportunity(
-                    &mut state,
-                    DetailType::OpportunityCreated,
-                    catalog,
-                    &opportunity_id,
-                );
-                self.publish_opportunity(
-                    &mut state,
-                    DetailType::OpportunityUpdated,
-                    catalog,
-                    &opportunity_id,
-                );
-                task.opportunity_id = Some(opportunity_id);
-                task.resource_snapshot_job_id = Some(format!("job-{}", store::random_id(13)));
-                task.message =
-                    Some("The invitation was accepted and the opportunity created.".to_owned());
-            }
+            return;
         }
-        let response = task_document(&task, false);
-        state.by_invitation_tasks.push(task);
-        self.remember(
-            &mut state,
-            "StartEngagementByAcceptingInvitationTask",
-            input,
-            &response,
+        let catalog = inv.catalog.clone();
+        let opportunity_id = self.opportunity_from_invitation(state, &inv, &task.request);
+        if let Some(i) = state.invitations.get_mut(&key) {
+            i.status = "ACCEPTED".to_owned();
+            i.opportunity_id = Some(opportunity_id.clone());
+        }
+        let accepted = state.invitations[&key].clone();
+        self.publish_invitation(state, DetailType::EngagementInvitationAccepted, &accepted);
+        self.publish_opportunity(
+            state,
+            DetailType::OpportunityCreated,
+            &catalog,
+            &opportunity_id,
         );
-        Ok(response)
+        self.publish_opportunity(
+            state,
+            DetailType::OpportunityUpdated,
+            &catalog,
+            &opportunity_id,
+        );
+        if let Some(t) = state.task_mut(kind, task_id) {
+            t.status = TaskStatus::Complete;
+            t.engagement_id = Some(inv.engagement_id.clone());
+            t.opportunity_id = Some(opportunity_id);
+            t.resource_snapshot_job_id = Some(format!("job-{}", store::random_id(13)));
+            t.message = Some("The invitation was accepted and the opportunity created.".to_owned());
+        }
     }
 
     /// The partner's copy of an AWS referral: Origin `AWS Referral`, stage `Prospect` (as
@@ -397,9 +399,8 @@ impl Sim {
         &self,
         input: &Value,
     ) -> Result<Value, ApiError> {
-        let state = self.state();
-        let tasks = filter_tasks(
-            &state.by_invitation_tasks,
+        self.list_tasks(
+            TaskKind::EngagementByAcceptingInvitation,
             input,
             &[
                 ("OpportunityIdentifier", |t: &Task| t.opportunity_id.clone()),
@@ -407,17 +408,7 @@ impl Sim {
                     t.engagement_invitation_id.clone()
                 }),
             ],
-        );
-        let (items, next) = page(tasks, input, 20)?;
-        Ok(object(vec![
-            (
-                "TaskSummaries",
-                Some(Value::Array(
-                    items.into_iter().map(|t| task_document(t, false)).collect(),
-                )),
-            ),
-            ("NextToken", next.map(Value::String)),
-        ]))
+        )
     }
 }
 

@@ -4,13 +4,14 @@
 //! `endpoint_url` set to [`SimHandle::endpoint_url`]. Every request is validated against the
 //! botocore model ([`ace_sync::ace::model`]), then against ACE's business rules (`rules`), and the
 //! service behaves as ace-api.md §3–§10 describe: ClientToken idempotency, full-replace updates
-//! with `LastModifiedDate` as optimistic-concurrency token, review locks, submission checks, a
-//! simulated AWS review, engagement invitations, EventBridge-shaped events and quotas.
+//! with `LastModifiedDate` as optimistic-concurrency token, review locks, submission checks,
+//! asynchronous Start…Task tasks ([`TaskTiming`]), a simulated AWS review, engagement
+//! invitations, EventBridge-shaped events and quotas.
 //!
 //! ```text
 //! server (wire) → service (pipeline: calls, faults, quotas, model, catalog)
 //!   → opportunities | associations | submission | aws_summary | engagements (operations)
-//!   → rules, review_flow + review, tasks, store, events
+//!   → rules, tasks, review_flow + review, store, events; timers (what happens later)
 //! ```
 //! The control API ([`SimControl`]) reads and steers the state in-process.
 //!
@@ -34,6 +35,7 @@ mod service;
 mod store;
 mod submission;
 mod tasks;
+mod timers;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub use control::{
 pub use events::{EventSink, JobQueueEventSink, SimEvent, SinkError, SqsEventSink};
 pub use quotas::{QuotaConfig, RateQuota};
 pub use review::{ReviewConfig, ReviewDecision, ReviewPolicy, ReviewRules, ReviewTiming};
+pub use tasks::TaskTiming;
 
 use service::Sim;
 
@@ -67,6 +70,8 @@ pub struct SimConfig {
     pub region: String,
     pub quotas: QuotaConfig,
     pub review: ReviewConfig,
+    /// When the asynchronous tasks (Start…Task) end.
+    pub tasks: TaskTiming,
     /// Targets of the simulated EventBridge rule.
     pub event_sinks: Vec<Arc<dyn EventSink>>,
     /// A model already loaded; loaded from the embedded file when `None`.
@@ -75,7 +80,8 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     /// The documented quotas and automatic reviews (a few seconds each step), on a free
-    /// loopback port.
+    /// loopback port. Tasks end within their Start…Task call, which AWS's do not: see
+    /// [`SimConfig::realistic`].
     fn default() -> Self {
         SimConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -85,6 +91,7 @@ impl Default for SimConfig {
             region: "us-east-1".to_owned(),
             quotas: QuotaConfig::aws(),
             review: ReviewConfig::default(),
+            tasks: TaskTiming::Immediate,
             event_sinks: Vec::new(),
             model: None,
         }
@@ -92,6 +99,15 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// As AWS behaves: the defaults, with Start…Task tasks that answer `IN_PROGRESS` and end a
+    /// few seconds later ([`TaskTiming::REALISTIC`]).
+    pub fn realistic() -> Self {
+        SimConfig {
+            tasks: TaskTiming::REALISTIC,
+            ..SimConfig::default()
+        }
+    }
+
     /// For tests: no quotas, reviews move only when stepped through the control API.
     pub fn for_tests() -> Self {
         SimConfig {
@@ -171,22 +187,14 @@ impl Drop for SimHandle {
 
 /// Starts a simulator on the current tokio runtime.
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
-    let model = match config.model {
-        Some(model) => model,
+    let model = match &config.model {
+        Some(model) => Arc::clone(model),
         None => Arc::new(ServiceModel::load()?),
     };
     let stop = CancellationToken::new();
-    let (bus, delivery) = events::EventBus::new(config.event_sinks, stop.clone());
-    let (schedule_tx, schedule_rx) = mpsc::unbounded_channel();
-    let sim = Arc::new(Sim::new(
-        model,
-        config.account_id,
-        config.region,
-        config.review,
-        config.quotas,
-        bus,
-        schedule_tx,
-    ));
+    let (bus, delivery) = events::EventBus::new(config.event_sinks.clone(), stop.clone());
+    let (timers_tx, timers_rx) = mpsc::unbounded_channel();
+    let sim = Arc::new(Sim::new(model, &config, bus, timers_tx));
     let address = format!("{}:{}", config.host, config.port);
     let bind_error = |source| SimError::Bind {
         address: address.clone(),
@@ -212,9 +220,9 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         }
     }));
     tasks.push(tokio::spawn(delivery));
-    tasks.push(tokio::spawn(Sim::run_schedule(
+    tasks.push(tokio::spawn(Sim::run_timers(
         Arc::downgrade(&sim),
-        schedule_rx,
+        timers_rx,
         stop.clone(),
     )));
     let host = match config.host {

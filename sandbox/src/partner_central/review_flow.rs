@@ -3,12 +3,6 @@
 //! on the partner's opportunity, on AWS's side and on the invitation the submission sent
 //! (ace-api.md §8, §9).
 
-use std::sync::Weak;
-use std::time::Duration;
-
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
 use ace_sync::ace::model::{Violation, ViolationCode};
 
 use super::events::DetailType;
@@ -16,6 +10,7 @@ use super::review::{self, ReviewDecision, ReviewTiming};
 use super::rules;
 use super::service::Sim;
 use super::store::{self, AwsSide, Opportunity, ReviewStatus, State, Submission};
+use super::timers::TimerAction;
 
 /// One review step taken: the opportunity moved `from → to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +18,6 @@ pub struct ReviewTransition {
     pub opportunity_id: String,
     pub from: String,
     pub to: String,
-}
-
-/// A review step to take later (automatic timing).
-#[derive(Debug)]
-pub(super) struct ScheduledStep {
-    pub opportunity_id: String,
-    pub round: u64,
-    pub after: Duration,
 }
 
 impl Sim {
@@ -91,11 +78,13 @@ impl Sim {
                 in_review_after, ..
             } = self.review.timing
         {
-            let _ = self.schedule.send(ScheduledStep {
-                opportunity_id: id.to_owned(),
-                round,
-                after: in_review_after,
-            });
+            self.schedule(
+                in_review_after,
+                TimerAction::ReviewStep {
+                    opportunity_id: id.to_owned(),
+                    round,
+                },
+            );
         }
     }
 
@@ -116,11 +105,13 @@ impl Sim {
                 let (catalog, round) = (o.catalog.clone(), o.review_round);
                 self.publish_opportunity(&mut state, DetailType::OpportunityUpdated, &catalog, id);
                 if let ReviewTiming::Automatic { decision_after, .. } = self.review.timing {
-                    let _ = self.schedule.send(ScheduledStep {
-                        opportunity_id: id.to_owned(),
-                        round,
-                        after: decision_after,
-                    });
+                    self.schedule(
+                        decision_after,
+                        TimerAction::ReviewStep {
+                            opportunity_id: id.to_owned(),
+                            round,
+                        },
+                    );
                 }
                 Some(ReviewTransition {
                     opportunity_id: id.to_owned(),
@@ -222,33 +213,6 @@ impl Sim {
         }
         self.publish_opportunity(state, DetailType::OpportunityUpdated, &catalog, id);
         Some(to)
-    }
-
-    /// Runs the automatic review timers until `stop` fires; holds the service weakly so a
-    /// stopped simulator can go away.
-    pub async fn run_schedule(
-        sim: Weak<Sim>,
-        mut steps: mpsc::UnboundedReceiver<ScheduledStep>,
-        stop: CancellationToken,
-    ) {
-        loop {
-            let step = tokio::select! {
-                _ = stop.cancelled() => return,
-                step = steps.recv() => match step { Some(s) => s, None => return },
-            };
-            let sim = sim.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = tokio::time::sleep(step.after) => {
-                        if let Some(sim) = sim.upgrade() {
-                            sim.step_review(&step.opportunity_id, Some(step.round));
-                        }
-                    }
-                }
-            });
-        }
     }
 
     /// Decides an in-flight review with a given outcome (control API).

@@ -11,14 +11,16 @@ use tokio::sync::mpsc;
 
 use ace_sync::ace::model::{ServiceModel, Violation, ViolationCode};
 
+use super::SimConfig;
 use super::error::{ApiError, ValidationReason};
 use super::events::{DetailType, EventBus, EventContext, SimEvent};
-use super::quotas::{QuotaConfig, QuotaExceeded, Quotas};
+use super::quotas::{QuotaExceeded, Quotas};
 use super::reference_data::ReferenceData;
 use super::review::ReviewConfig;
-use super::review_flow::ScheduledStep;
 use super::rules::{self, RuleContext};
 use super::store::{self, State};
+use super::tasks::TaskTiming;
+use super::timers::Timer;
 
 /// The simulated Partner Central account.
 #[derive(Debug)]
@@ -28,32 +30,34 @@ pub(super) struct Sim {
     pub region: String,
     pub review: ReviewConfig,
     pub reference: ReferenceData,
+    /// When Start…Task tasks end.
+    pub tasks: TaskTiming,
     state: Mutex<State>,
     quotas: Mutex<Quotas>,
     events: EventBus,
-    pub(super) schedule: mpsc::UnboundedSender<ScheduledStep>,
+    pub(super) timers: mpsc::UnboundedSender<Timer>,
 }
 
 impl Sim {
+    /// The account `config` describes, validating against `model`, publishing on `events`
+    /// and scheduling on `timers`.
     pub fn new(
         model: Arc<ServiceModel>,
-        account_id: String,
-        region: String,
-        review: ReviewConfig,
-        quotas: QuotaConfig,
+        config: &SimConfig,
         events: EventBus,
-        schedule: mpsc::UnboundedSender<ScheduledStep>,
+        timers: mpsc::UnboundedSender<Timer>,
     ) -> Sim {
         Sim {
             model,
-            account_id,
-            region,
-            review,
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            review: config.review.clone(),
+            tasks: config.tasks,
             reference: ReferenceData::load(),
             state: Mutex::new(State::new()),
-            quotas: Mutex::new(Quotas::new(quotas)),
+            quotas: Mutex::new(Quotas::new(config.quotas)),
             events,
-            schedule,
+            timers,
         }
     }
 

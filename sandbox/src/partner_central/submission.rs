@@ -8,9 +8,8 @@ use super::error::ApiError;
 use super::events::{DetailType, SimEvent};
 use super::review_flow::SubmissionRefusal;
 use super::rules::{self, get_str};
-use super::service::{Sim, business, object, page, str_of};
-use super::store::{self, Opportunity, State, Submission, Task};
-use super::tasks::{filter_tasks, task_document};
+use super::service::{Sim, business, object, str_of};
+use super::store::{self, Opportunity, State, Submission, Task, TaskKind, TaskStatus};
 
 impl Sim {
     pub(super) fn submit_opportunity(&self, input: &Value) -> Result<Value, ApiError> {
@@ -37,50 +36,59 @@ impl Sim {
         Ok(json!({}))
     }
 
-    /// Runs the whole task at once: engagement, snapshot job, invitation to AWS, submission.
-    /// A refused submission is not an error but a FAILED task with its reason (ace-api.md §7).
+    /// Starts the task that submits the opportunity; a missing opportunity is refused at once,
+    /// everything else is the task's to find out when it runs.
     pub(super) fn start_engagement_from_opportunity(
         &self,
         input: &Value,
     ) -> Result<Value, ApiError> {
         let catalog = str_of(input, "Catalog");
         let id = str_of(input, "Identifier");
-        let involvement = get_str(input, "AwsSubmission.InvolvementType").unwrap_or_default();
-        let visibility = get_str(input, "AwsSubmission.Visibility").unwrap_or("Full");
-        let mut state = self.state();
-        if let Some(previous) = self.replay(&state, "StartEngagementFromOpportunityTask", input)? {
-            return Ok(previous);
-        }
-        let o = state.opportunity(catalog, id)?.clone();
-        let task_id = format!("task-{}", store::random_id(13));
-        let mut task = Task {
-            arn: self.arn(catalog, "engagement-from-opportunity-task", &task_id),
-            id: task_id,
-            catalog: catalog.to_owned(),
-            start_time: store::now(),
-            status: "COMPLETE".to_owned(),
-            message: None,
-            reason_code: None,
-            opportunity_id: Some(id.to_owned()),
-            resource_snapshot_job_id: None,
-            engagement_id: None,
-            engagement_invitation_id: None,
+        self.start_or_replay(TaskKind::EngagementFromOpportunity, input, |state| {
+            state.opportunity(catalog, id)?;
+            Ok(self.start_task(
+                state,
+                TaskKind::EngagementFromOpportunity,
+                input,
+                Some(id.to_owned()),
+                None,
+            ))
+        })
+    }
+
+    /// The task's work, on the opportunity as it is now: the engagement, the snapshot job, the
+    /// invitation to AWS and the submission. A refused submission is not an error but a
+    /// FAILED task with its reason (ace-api.md §7).
+    pub(super) fn run_engagement_from_opportunity(&self, state: &mut State, task_id: &str) {
+        let kind = TaskKind::EngagementFromOpportunity;
+        let Some(task) = state.task(kind, task_id).cloned() else {
+            return;
         };
-        match self.submission_problems(&o, involvement, visibility) {
+        let involvement =
+            get_str(&task.request, "AwsSubmission.InvolvementType").unwrap_or_default();
+        let visibility = get_str(&task.request, "AwsSubmission.Visibility").unwrap_or("Full");
+        let id = task.opportunity_id.clone().unwrap_or_default();
+        let Ok(o) = state.opportunity(&task.catalog, &id).cloned() else {
+            if let Some(t) = state.task_mut(kind, task_id) {
+                t.fail(
+                    "OpportunityValidationFailed",
+                    format!("Opportunity {id} does not exist."),
+                );
+            }
+            return;
+        };
+        let outcome = match self.submission_problems(&o, involvement, visibility) {
             Err(refusal) => {
                 let (reason, violations) = match refusal {
                     SubmissionRefusal::State(v) => ("OpportunitySubmissionFailed", vec![v]),
                     SubmissionRefusal::Rules(v) => ("OpportunityValidationFailed", v),
                 };
-                task.status = "FAILED".to_owned();
-                task.reason_code = Some(reason.to_owned());
-                task.message = Some(
-                    violations
-                        .iter()
-                        .map(|v| v.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
+                let message = violations
+                    .iter()
+                    .map(|v| v.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Err((reason, message))
             }
             Ok(()) => {
                 let engagement_id = o
@@ -88,29 +96,30 @@ impl Sim {
                     .as_ref()
                     .and_then(|s| s.engagement_id.clone())
                     .unwrap_or_else(|| format!("eng-{}", store::random_id(14)));
-                let invitation_id = self.invite_aws(&mut state, &o, &engagement_id);
-                task.engagement_id = Some(engagement_id.clone());
-                task.engagement_invitation_id = Some(invitation_id.clone());
-                task.resource_snapshot_job_id = Some(format!("job-{}", store::random_id(13)));
-                task.message = Some("The opportunity was submitted to AWS for review.".to_owned());
+                let invitation_id = self.invite_aws(state, &o, &engagement_id);
                 let submission = Submission {
                     involvement_type: involvement.to_owned(),
                     visibility: visibility.to_owned(),
-                    engagement_id: Some(engagement_id),
-                    invitation_id: Some(invitation_id),
+                    engagement_id: Some(engagement_id.clone()),
+                    invitation_id: Some(invitation_id.clone()),
                 };
-                self.mark_submitted(&mut state, id, submission, true);
+                self.mark_submitted(state, &id, submission, true);
+                Ok((engagement_id, invitation_id))
+            }
+        };
+        let Some(t) = state.task_mut(kind, task_id) else {
+            return;
+        };
+        match outcome {
+            Err((reason, message)) => t.fail(reason, message),
+            Ok((engagement_id, invitation_id)) => {
+                t.status = TaskStatus::Complete;
+                t.engagement_id = Some(engagement_id);
+                t.engagement_invitation_id = Some(invitation_id);
+                t.resource_snapshot_job_id = Some(format!("job-{}", store::random_id(13)));
+                t.message = Some("The opportunity was submitted to AWS for review.".to_owned());
             }
         }
-        let response = task_document(&task, true);
-        state.from_opportunity_tasks.push(task);
-        self.remember(
-            &mut state,
-            "StartEngagementFromOpportunityTask",
-            input,
-            &response,
-        );
-        Ok(response)
     }
 
     /// The engagement of a first submission and its invitation to AWS (`SENDER` on our side).
@@ -189,24 +198,13 @@ impl Sim {
         &self,
         input: &Value,
     ) -> Result<Value, ApiError> {
-        let state = self.state();
-        let tasks = filter_tasks(
-            &state.from_opportunity_tasks,
+        self.list_tasks(
+            TaskKind::EngagementFromOpportunity,
             input,
             &[
                 ("OpportunityIdentifier", |t: &Task| t.opportunity_id.clone()),
                 ("EngagementIdentifier", |t: &Task| t.engagement_id.clone()),
             ],
-        );
-        let (items, next) = page(tasks, input, 20)?;
-        Ok(object(vec![
-            (
-                "TaskSummaries",
-                Some(Value::Array(
-                    items.into_iter().map(|t| task_document(t, true)).collect(),
-                )),
-            ),
-            ("NextToken", next.map(Value::String)),
-        ]))
+        )
     }
 }

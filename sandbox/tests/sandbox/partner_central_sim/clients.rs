@@ -6,7 +6,12 @@ use super::*;
 /// boto3, a second and independent client, agrees with the simulator.
 #[tokio::test]
 async fn boto3_agrees() {
-    let sim = TestSim::new().await;
+    // Tasks end a moment after they start, as AWS's do, so boto3 sees them in progress.
+    let sim = TestSim::start(SimConfig {
+        tasks: TaskTiming::After(Duration::from_millis(200)),
+        ..SimConfig::for_tests()
+    })
+    .await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/boto3_agrees.py");
     let output = tokio::process::Command::new(env::venv_bin("python"))
         .arg(script)
@@ -40,7 +45,24 @@ async fn boto3_agrees() {
     );
     // One update went through; the invalid one and the stale one were refused.
     assert_eq!(sim.control().call_count("UpdateOpportunity"), 3);
-    assert_eq!(sim.control().call_count("CreateOpportunity"), 1);
+    assert_eq!(sim.control().call_count("CreateOpportunity"), 2);
+    // What boto3 submitted is what the SDK reads back: in review, through one task.
+    let submitted = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("submitted "))
+        .expect("submitted line")
+        .trim()
+        .to_owned();
+    assert_eq!(
+        review_status(&get(&sim, &submitted).await),
+        Some(ReviewStatus::Submitted)
+    );
+    assert_eq!(
+        sim.control()
+            .call_count("StartEngagementFromOpportunityTask"),
+        5
+    );
+    assert_eq!(sim.control().tasks().len(), 2);
     sim.finish().await;
 }
 
@@ -58,6 +80,8 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
             "0",
             "--no-quotas",
             "--review-delay",
+            "1h",
+            "--task-delay",
             "1h",
         ])
         .env("ACE_SYNC_TELEMETRY__FORMAT", "json")
@@ -117,6 +141,24 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
         .send()
         .await
         .expect("get");
+    // --task-delay: the task is still in progress when its Start call answers.
+    let task = client
+        .start_engagement_from_opportunity_task()
+        .catalog("Sandbox")
+        .identifier(created.id())
+        .aws_submission(
+            AwsSubmission::builder()
+                .involvement_type(SalesInvolvementType::CoSell)
+                .build()
+                .expect("submission"),
+        )
+        .send()
+        .await
+        .expect("start a task");
+    assert_eq!(
+        task.task_status(),
+        Some(&pcs::types::TaskStatus::InProgress)
+    );
 
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -134,9 +176,10 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
         .iter()
         .filter(|l| l.contains("partner central call"))
         .collect();
-    assert_eq!(calls.len(), 2, "one debug line per call: {logs:#?}");
+    assert_eq!(calls.len(), 3, "one debug line per call: {logs:#?}");
+    // Create and Get carry sensitive members (the task's call carries none).
     assert!(
-        calls
+        calls[..2]
             .iter()
             .all(|l| l.contains("*** Sensitive Data Redacted ***"))
     );

@@ -9,13 +9,14 @@ mod opportunities;
 mod referrals;
 mod review;
 mod submission;
+mod tasks;
 mod validation;
 
 use std::time::{Duration, Instant};
 
 use ace_sync_sandbox::partner_central::{
     self as sim, Fault, InvitationSpec, QuotaConfig, RateQuota, ReviewDecision, ReviewPolicy,
-    ReviewRules, ReviewTiming, SimConfig, SimControl, SimHandle, SqsEventSink,
+    ReviewRules, ReviewTiming, SimConfig, SimControl, SimHandle, SqsEventSink, TaskTiming,
 };
 use aws_sdk_partnercentralselling as pcs;
 use pcs::error::SdkError;
