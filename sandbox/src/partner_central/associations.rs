@@ -92,7 +92,7 @@ impl Sim {
                         ));
                     }
                 }
-                "AwsProducts" if !self.reference.aws_products.contains(entity) => {
+                "AwsProducts" if !ace_sync::ace::rules::is_aws_product(entity) => {
                     return Err(ApiError::business(
                         &field,
                         ViolationCode::InvalidValue,

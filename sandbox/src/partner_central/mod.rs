@@ -15,7 +15,8 @@
 //! ```
 //! The control API ([`SimControl`]) reads and steers the state in-process.
 //!
-//! Embedded AWS data (`data/`): see `reference_data`.
+//! Embedded data the simulator alone needs (`data/`): see `reference_data`; AWS's documented
+//! values are the product's (`ace_sync::ace::rules`).
 
 mod associations;
 mod aws_summary;
@@ -24,7 +25,6 @@ mod engagements;
 mod error;
 mod events;
 mod opportunities;
-mod postal_codes;
 mod quotas;
 mod reference_data;
 mod review;

@@ -30,29 +30,6 @@ pub(super) const BODY_MEMBERS: &[&str] = &[
     "LifeCycle",
 ];
 
-/// `TargetCompany: Self` counts only with a contract duration; otherwise the service reads it
-/// as `AWS` (ace-api.md §4.3).
-fn coerce_target_company(body: &mut Map<String, Value>) {
-    let Some(Value::Object(project)) = body.get_mut("Project") else {
-        return;
-    };
-    let has_duration = project
-        .get("ExpectedContractDuration")
-        .is_some_and(|d| !d.is_null());
-    if has_duration {
-        return;
-    }
-    if let Some(Value::Array(items)) = project.get_mut("ExpectedCustomerSpend") {
-        for item in items {
-            if item.get("TargetCompany").and_then(Value::as_str) == Some("Self")
-                && let Some(object) = item.as_object_mut()
-            {
-                object.insert("TargetCompany".to_owned(), json!("AWS"));
-            }
-        }
-    }
-}
-
 /// Appends to `NextStepsHistory` when `LifeCycle.NextSteps` changes.
 fn record_next_steps(o: &mut Opportunity, previous: Option<&str>) {
     if let Some(next) = o.body_str("LifeCycle.NextSteps").map(str::to_owned)
@@ -82,8 +59,7 @@ impl Sim {
         }
         let id = state.next_opportunity_id();
         let created = store::now();
-        let mut body = rules::writable_body(input, BODY_MEMBERS);
-        coerce_target_company(&mut body);
+        let body = rules::writable_body(input, BODY_MEMBERS);
         let list = |member: &str| {
             input
                 .get(member)
@@ -139,11 +115,7 @@ impl Sim {
                 store::format_time(o.last_modified)
             )));
         }
-        let new_body = {
-            let mut b = rules::writable_body(input, BODY_MEMBERS);
-            coerce_target_company(&mut b);
-            b
-        };
+        let new_body = rules::writable_body(input, BODY_MEMBERS);
         let changed = rules::changed_fields(&o.body, &new_body);
         let status = o.review_status;
         let requested = get_str(input, "LifeCycle.ReviewStatus").and_then(ReviewStatus::parse);

@@ -1,85 +1,10 @@
-//! AWS's reference tables the simulated service checks against, embedded from `data/`: the
-//! AWS product codes, the US states and territories, and the seeded partner solutions; the
-//! postal-code rules are in `postal_codes`.
-//!
-//! Sources (aws-samples/partner-crm-integration-samples, MIT): `resources/aws_products.json`,
-//! `SamplePartnerSolutions.csv`. The US state list is the documented value set of
-//! `Customer.Account.Address.StateOrRegion` (ACE-Data-Model__Fields.csv, "Allowed Values").
+//! What the simulated partner account holds that is data, not code, and that only the
+//! simulator needs: the partner solutions ListSolutions answers and AssociateOpportunity
+//! accepts, seeded from AWS's `SamplePartnerSolutions.csv` (aws-samples/partner-crm-integration-samples,
+//! MIT). AWS's documented values (US states, postal codes, AWS product codes, use cases) are
+//! the product's (`ace_sync::ace::rules`), shared with its pre-flight check.
 
-use std::collections::HashSet;
-
-use serde::Deserialize;
-
-use super::postal_codes::PostalRules;
-
-const AWS_PRODUCTS: &str = include_str!("data/aws_products.json");
 const SAMPLE_PARTNER_SOLUTIONS: &str = include_str!("data/SamplePartnerSolutions.csv");
-
-/// The documented values of `StateOrRegion` for US addresses.
-pub const US_STATES_AND_TERRITORIES: &[&str] = &[
-    "AFO/FPO",
-    "Alabama",
-    "Alaska",
-    "American Samoa",
-    "APO/AE",
-    "Arizona",
-    "Arkansas",
-    "California",
-    "Colorado",
-    "Connecticut",
-    "Delaware",
-    "Dist. of Columbia",
-    "Federated States of Micronesia",
-    "Florida",
-    "FPO, AP",
-    "Georgia",
-    "Guam",
-    "Hawaii",
-    "Idaho",
-    "Illinois",
-    "Indiana",
-    "Iowa",
-    "Kansas",
-    "Kentucky",
-    "Louisiana",
-    "Maine",
-    "Marshall Islands",
-    "Maryland",
-    "Massachusetts",
-    "Michigan",
-    "Minnesota",
-    "Mississippi",
-    "Missouri",
-    "Montana",
-    "Nebraska",
-    "Nevada",
-    "New Hampshire",
-    "New Jersey",
-    "New Mexico",
-    "New York",
-    "North Carolina",
-    "North Dakota",
-    "Northern Mariana Islands",
-    "Ohio",
-    "Oklahoma",
-    "Oregon",
-    "Palau",
-    "Pennsylvania",
-    "Puerto Rico",
-    "Rhode Island",
-    "South Carolina",
-    "South Dakota",
-    "Tennessee",
-    "Texas",
-    "Utah",
-    "Vermont",
-    "Virginia",
-    "Virgin Islands",
-    "Washington",
-    "West Virginia",
-    "Wisconsin",
-    "Wyoming",
-];
 
 /// A partner solution as ListSolutions returns it.
 #[derive(Debug, Clone)]
@@ -92,28 +17,15 @@ pub struct Solution {
     pub created_date: String,
 }
 
-#[derive(Deserialize)]
-struct AwsProduct {
-    #[serde(rename = "Identifier")]
-    identifier: String,
-}
-
-/// Everything the simulator checks against that is data, not code.
+/// The simulator's own data.
 #[derive(Debug)]
 pub struct ReferenceData {
-    pub postal: PostalRules,
-    pub aws_products: HashSet<String>,
     pub solutions: Vec<Solution>,
 }
 
 impl ReferenceData {
     pub fn load() -> ReferenceData {
-        let aws_products = serde_json::from_str::<Vec<AwsProduct>>(AWS_PRODUCTS)
-            .map(|products| products.into_iter().map(|p| p.identifier).collect())
-            .unwrap_or_default();
         ReferenceData {
-            postal: PostalRules::load(),
-            aws_products,
             solutions: seed_solutions(),
         }
     }
@@ -153,7 +65,7 @@ fn seed_solutions() -> Vec<Solution> {
 }
 
 /// A small RFC 4180 reader: quoted fields, `""` escapes, CRLF or LF, a leading BOM.
-pub(super) fn parse_csv(text: &str) -> Vec<Vec<String>> {
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let text = text.trim_start_matches('\u{feff}');
     let mut rows = Vec::new();
     let mut row = Vec::new();
@@ -193,12 +105,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seeds_solutions_and_products() {
+    fn seeds_solutions() {
         let data = ReferenceData::load();
         assert_eq!(data.solutions[0].id, "S-1234567");
         assert!(data.solutions.len() > 20);
-        assert!(data.solutions.iter().all(|s| s.id.starts_with("S-")));
-        assert!(data.aws_products.contains("AWSAmplify") && data.aws_products.len() > 500);
+        assert!(
+            data.solutions
+                .iter()
+                .all(|s| ace_sync::ace::rules::is_solution_id(&s.id))
+        );
     }
 
     #[test]

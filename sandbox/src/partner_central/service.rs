@@ -194,10 +194,9 @@ impl Sim {
         }
     }
 
-    pub fn rule_context(&self, is_update: bool) -> RuleContext<'_> {
+    pub fn rule_context(&self, is_update: bool) -> RuleContext {
         RuleContext {
             today: time::OffsetDateTime::now_utc().date(),
-            reference: &self.reference,
             is_update,
             at_submission: false,
         }

@@ -3,6 +3,7 @@
 
 mod demo;
 mod partner_central_sim;
+mod rules_agree;
 
 /// Lets the moved modules keep naming `crate::helpers::{env, sqs}`.
 mod helpers {

@@ -1,29 +1,28 @@
 //! ACE's business rules, as the simulated service enforces them after the model's own request
 //! validation. Each rule cites its source: `ACE-Data-Model__Fields.csv` (AWS's data model; its
-//! "Error Messages" column gives the texts used here), ace-api.md §3–§8, or the two postal
-//! tables. These are written independently of the product's pre-flight check, which must not
-//! be trusted to be complete.
+//! "Error Messages" column gives the texts used here) or ace-api.md §3–§8. The rules are
+//! written independently of the product's pre-flight check, which must not be trusted to be
+//! complete; the documented values they check against are the product's own tables
+//! (`values`), so the two never disagree on a value.
 
 mod edits;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use serde_json::Value;
 use time::Date;
 
 use ace_sync::ace::model::{Violation, ViolationCode};
 
-use super::reference_data::{ReferenceData, US_STATES_AND_TERRITORIES};
-
 pub use edits::{changed_fields, edit_violations, writable_body};
 pub use submission::submission_rules;
 
 /// What a rule needs besides the body.
 #[derive(Debug, Clone, Copy)]
-pub struct RuleContext<'a> {
+pub struct RuleContext {
     pub today: Date,
-    pub reference: &'a ReferenceData,
     /// UpdateOpportunity (some members are required for updates only).
     pub is_update: bool,
     /// A submission: postal codes are checked against their country's format only then
@@ -90,7 +89,7 @@ fn national_security(body: &Value) -> bool {
 }
 
 /// The rules every CreateOpportunity and UpdateOpportunity body must satisfy.
-pub fn opportunity_rules(body: &Value, ctx: &RuleContext<'_>) -> Vec<Violation> {
+pub fn opportunity_rules(body: &Value, ctx: &RuleContext) -> Vec<Violation> {
     let mut out = Vec::new();
     let natsec = national_security(body);
 
@@ -115,19 +114,10 @@ pub fn opportunity_rules(body: &Value, ctx: &RuleContext<'_>) -> Vec<Violation> 
     if ctx.is_update && !present(body, "LifeCycle.Stage") {
         out.push(required("LifeCycle.Stage"));
     }
-    if let Some(Value::Array(spend)) = get(body, "Project.ExpectedCustomerSpend") {
-        for (i, item) in spend.iter().enumerate() {
-            if !present(item, "Amount") {
-                out.push(violation(
-                    &format!("Project.ExpectedCustomerSpend[{i}].Amount"),
-                    ViolationCode::RequiredFieldMissing,
-                    "Field Project.ExpectedCustomerSpend.Amount is required.",
-                ));
-            }
-        }
-    }
-
-    address_rules(body, natsec, ctx, &mut out);
+    values::spend_rules(body, &mut out);
+    values::website_rule(body, &mut out);
+    values::use_case_rule(body, &mut out);
+    values::address_rules(body, natsec, ctx, &mut out);
 
     // NationalSecurityValidation: "When National Security is 'Yes' - Industry MUST be Government".
     if natsec && get_str(body, "Customer.Account.Industry").is_some_and(|i| i != "Government") {
@@ -170,59 +160,6 @@ pub fn opportunity_rules(body: &Value, ctx: &RuleContext<'_>) -> Vec<Violation> 
 
 fn required_when(field: &str, message: &str) -> Violation {
     violation(field, ViolationCode::RequiredFieldMissing, message)
-}
-
-/// StateOrRegion and PostalCode by country (Fields.csv; PostalCodeValidations.csv;
-/// CountriesWithoutPostalCode.csv). Neither is required for US national-security
-/// opportunities.
-fn address_rules(body: &Value, natsec: bool, ctx: &RuleContext<'_>, out: &mut Vec<Violation>) {
-    let Some(country) = get_str(body, "Customer.Account.Address.CountryCode") else {
-        return;
-    };
-    let exempt = natsec && country == "US";
-    if country == "US" && !exempt {
-        match get_str(body, "Customer.Account.Address.StateOrRegion") {
-            None => out.push(required_when(
-                "Customer.Account.Address.StateOrRegion",
-                "Field Customer.Account.Address.StateOrRegion is required when Customer.Account.Address.CountryCode is 'US'",
-            )),
-            Some(state) if !US_STATES_AND_TERRITORIES.contains(&state) => out.push(violation(
-                "Customer.Account.Address.StateOrRegion",
-                ViolationCode::InvalidEnumValue,
-                "Field Customer.Account.Address.StateOrRegion must be one of the allowed US states or territories.",
-            )),
-            Some(_) => {}
-        }
-    }
-    let postal =
-        get_str(body, "Customer.Account.Address.PostalCode").filter(|p| !p.trim().is_empty());
-    let rules = &ctx.reference.postal;
-    match postal {
-        None if rules.requires_postal_code(country) && !exempt => {
-            let name = rules
-                .format(country)
-                .map_or(country, |f| f.country_name.as_str());
-            out.push(required_when(
-                "Customer.Account.Address.PostalCode",
-                &format!(
-                    "Field Customer.Account.Address.PostalCode is required for country {name}."
-                ),
-            ));
-        }
-        Some(code) => {
-            if ctx.at_submission
-                && let Some(format) = rules.format(country)
-                && !format.accepts(code)
-            {
-                out.push(violation(
-                    "Customer.Account.Address.PostalCode",
-                    ViolationCode::InvalidStringFormat,
-                    format.message.clone(),
-                ));
-            }
-        }
-        None => {}
-    }
 }
 
 /// MarketingValidation (Fields.csv, Marketing.*).
@@ -277,7 +214,7 @@ fn calendar_date(raw: &str) -> Option<Date> {
     .ok()
 }
 
-fn date_rules(body: &Value, stage: Option<&str>, ctx: &RuleContext<'_>, out: &mut Vec<Violation>) {
+fn date_rules(body: &Value, stage: Option<&str>, ctx: &RuleContext, out: &mut Vec<Violation>) {
     if let Some(raw) = get_str(body, "LifeCycle.TargetCloseDate") {
         match calendar_date(raw) {
             None => out.push(violation(

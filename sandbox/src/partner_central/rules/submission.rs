@@ -15,7 +15,7 @@ pub fn submission_rules(
     opportunity: &Opportunity,
     involvement_type: &str,
     visibility: &str,
-    ctx: &RuleContext<'_>,
+    ctx: &RuleContext,
 ) -> Vec<Violation> {
     let body = Value::Object(opportunity.body.clone());
     let mut out = opportunity_rules(
