@@ -119,6 +119,7 @@ impl SalesforceSim {
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::NormalizePath::trim())
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
                 .configure(http::routes)

@@ -3,6 +3,7 @@
 //! `Sforce-Limit-Info` header (salesforce.md §3–4).
 
 mod collections;
+mod describe;
 mod oauth;
 mod query;
 mod render;
@@ -21,9 +22,18 @@ const NEWEST_VERSION: u32 = 67;
 const OLDEST_VERSION: u32 = 31;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    // Paths arrive without a trailing slash (`NormalizePath::trim` in front of these routes),
+    // so `/query/?q=…` and `/sobjects/Opportunity/`, as simple-salesforce sends them, match.
     cfg.route("/services/oauth2/token", web::post().to(oauth::token))
-        .route("/services/data", web::get().to(versions))
-        .route("/services/data/", web::get().to(versions))
+        .route("/services/data", web::get().to(describe::versions))
+        .route(
+            "/services/data/{version}",
+            web::get().to(describe::resources),
+        )
+        .route(
+            "/services/data/{version}/limits",
+            web::get().to(describe::limits),
+        )
         .route(
             "/services/data/{version}/query",
             web::get().to(query::query),
@@ -33,8 +43,20 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(query::query_more),
         )
         .route(
+            "/services/data/{version}/sobjects",
+            web::get().to(describe::describe_global),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}",
+            web::get().to(describe::basic_info),
+        )
+        .route(
             "/services/data/{version}/sobjects/{object}",
             web::post().to(sobjects::create),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/describe",
+            web::get().to(describe::describe),
         )
         .route(
             "/services/data/{version}/sobjects/{object}/{id}",
@@ -102,13 +124,6 @@ fn errors_response(rejection: &Rejection) -> HttpResponse {
 
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-async fn versions() -> HttpResponse {
-    let list: Vec<String> = (OLDEST_VERSION..=NEWEST_VERSION)
-        .map(|v| format!(r#"{{"label":"v{v}.0","url":"/services/data/v{v}.0","version":"{v}.0"}}"#))
-        .collect();
-    json(200, format!("[{}]", list.join(",")))
 }
 
 /// The answer of one REST operation.

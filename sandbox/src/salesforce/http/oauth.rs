@@ -14,12 +14,18 @@ use crate::salesforce::Shared;
 
 /// How far ahead an assertion's `exp` may be (salesforce.md §3: "within 3 minutes").
 const MAX_ASSERTION_LIFETIME_SECS: u64 = 180;
+
+/// What an `exp` of exactly three minutes may carry beyond it: the client's rounding and the
+/// clocks' skew (simple-salesforce signs `now + 3 min` rounded to the second; Salesforce takes
+/// it, so some leeway exists; how much is UNCONFIRMED).
+const CLOCK_SKEW_SECS: u64 = 5;
 #[derive(Deserialize)]
 struct Claims {
     iss: Option<String>,
     sub: Option<String>,
     aud: Option<serde_json::Value>,
-    exp: Option<u64>,
+    /// A NumericDate; some clients (simple-salesforce) send it as a string of digits.
+    exp: Option<serde_json::Value>,
 }
 
 fn oauth_error(error: &str, description: &str) -> HttpResponse {
@@ -87,13 +93,18 @@ pub(super) async fn token(shared: web::Data<Shared>, body: web::Bytes) -> HttpRe
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    match claims.exp {
+    let exp = claims.exp.as_ref().and_then(|exp| match exp {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    });
+    match exp {
         None => return oauth_error("invalid_grant", "invalid assertion"),
         Some(exp) if exp <= now => {
             return oauth_error("invalid_grant", "expired authorization code");
         }
         // Milliseconds instead of seconds land here, the documented common bug.
-        Some(exp) if exp > now + MAX_ASSERTION_LIFETIME_SECS => {
+        Some(exp) if exp > now + MAX_ASSERTION_LIFETIME_SECS + CLOCK_SKEW_SECS => {
             return oauth_error("invalid_grant", "invalid assertion");
         }
         Some(_) => {}

@@ -8,30 +8,45 @@ use super::render::render_selected;
 use super::{Reply, rest};
 use crate::salesforce::Shared;
 use crate::salesforce::org::Org;
+use crate::salesforce::org::Record;
 use crate::salesforce::schema::Rejection;
-use crate::salesforce::soql;
+use crate::salesforce::soql::{self, Filter};
 use ace_sync::domain::ids::SfRecordId;
+use ace_sync::domain::sobject::FieldValue;
 
 fn run_query(org: &mut Org, version: &str, text: &str) -> Reply {
     let query = match soql::parse(text, &org.schema) {
         Ok(q) => q,
         Err(rejection) => return Reply::rejected(&rejection),
     };
-    let wanted: Option<Vec<SfRecordId>> = query.ids.as_ref().map(|ids| {
-        ids.iter()
-            .filter_map(|id| SfRecordId::parse(id).ok())
-            .collect()
-    });
     let mut rows: Vec<String> = org
         .live_records(query.object)
         .into_iter()
-        .filter(|r| wanted.as_ref().is_none_or(|ids| ids.contains(&r.id)))
+        .filter(|r| query.filter.as_ref().is_none_or(|f| matches(r, f)))
         .map(|r| render_selected(org, version, r, &query.fields))
         .collect();
     if let Some(limit) = query.limit {
         rows.truncate(limit);
     }
     page(org, version, rows, None, 0)
+}
+
+/// Whether a record passes `WHERE field = …`: ids in either length, text without regard to
+/// case (as SOQL compares strings), checkboxes as `true`/`false`.
+fn matches(record: &Record, filter: &Filter) -> bool {
+    if filter.field == "Id" {
+        return filter
+            .values
+            .iter()
+            .filter_map(|v| SfRecordId::parse(v).ok())
+            .any(|id| id == record.id);
+    }
+    let value = record
+        .fields
+        .get(filter.field)
+        .map(FieldValue::to_text)
+        .unwrap_or_default();
+    filter.values.iter().any(|v| v.eq_ignore_ascii_case(&value))
 }
 
 fn page(

@@ -42,6 +42,8 @@ pub fn account() -> ObjectDef {
     ]);
     ObjectDef {
         name: "Account",
+        label: "Account",
+        label_plural: "Accounts",
         prefix: "001",
         fields,
         relationships: Vec::new(),

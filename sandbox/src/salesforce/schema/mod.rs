@@ -49,6 +49,11 @@ pub struct FieldDef {
     pub updateable: bool,
     /// Null refused on create and update (`REQUIRED_FIELD_MISSING`).
     pub required: bool,
+    /// An External ID: records can be read and upserted by it
+    /// (`/sobjects/{object}/{field}/{value}`).
+    pub external_id: bool,
+    /// No two records may hold the same value (`DUPLICATE_VALUE`).
+    pub unique: bool,
 }
 
 /// A lookup that SOQL can traverse: `Account.Name` on Opportunity reads `AccountId`'s Account.
@@ -63,6 +68,8 @@ pub struct Relationship {
 #[derive(Debug, Clone)]
 pub struct ObjectDef {
     pub name: &'static str,
+    pub label: &'static str,
+    pub label_plural: &'static str,
     /// The three-character key prefix of its ids.
     pub prefix: &'static str,
     pub fields: Vec<FieldDef>,
@@ -144,6 +151,8 @@ pub(super) const fn f(
         field_type,
         updateable,
         required: false,
+        external_id: false,
+        unique: false,
     }
 }
 

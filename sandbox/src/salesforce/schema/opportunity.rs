@@ -353,6 +353,8 @@ pub fn opportunity() -> ObjectDef {
     ]);
     ObjectDef {
         name: "Opportunity",
+        label: "Opportunity",
+        label_plural: "Opportunities",
         prefix: "006",
         fields,
         relationships: vec![Relationship {
