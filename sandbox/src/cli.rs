@@ -40,6 +40,10 @@ pub enum SandboxCommand {
         /// within the call, which answers COMPLETE or FAILED at once.
         #[arg(long, default_value = "0s", value_parser = humantime_duration)]
         task_delay: Duration,
+        /// How long AWS's referrals (POST /__sim/aws-referrals) wait for an answer before
+        /// they expire, unless the referral says.
+        #[arg(long, default_value = "15d", value_parser = humantime_duration)]
+        invitation_expiry: Duration,
         /// Deliver EventBridge-shaped events to this SQS queue.
         #[arg(long)]
         events_queue_url: Option<String>,
@@ -101,6 +105,7 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                         host,
                         review_delay,
                         task_delay,
+                        invitation_expiry,
                         events_queue_url,
                         sqs_endpoint_url,
                         no_quotas,
@@ -112,6 +117,7 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                     host,
                     review_delay,
                     task_delay,
+                    invitation_expiry,
                     events_queue_url,
                     sqs_endpoint_url,
                     quotas: !no_quotas,
@@ -142,6 +148,8 @@ pub struct PartnerCentralSandbox {
     pub review_delay: Duration,
     /// How long Start…Task tasks take; zero ends them within the call.
     pub task_delay: Duration,
+    /// How long AWS's referrals wait for an answer before they expire.
+    pub invitation_expiry: Duration,
     /// Deliver EventBridge-shaped events to this SQS queue.
     pub events_queue_url: Option<String>,
     /// The SQS endpoint of that queue.
@@ -158,6 +166,7 @@ pub async fn sandbox_partner_central(
     use crate::partner_central as pc;
     let mut config = pc::SimConfig {
         host: options.host,
+        invitation_expiry: options.invitation_expiry,
         ..pc::SimConfig::default()
     };
     config.review.timing = pc::ReviewTiming::Automatic {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use super::engagements::InvitationSpec;
+pub use super::invitations::{ContactSpec, InvitationSpec};
 use super::review::ReviewDecision;
 pub use super::review_flow::ReviewTransition;
 use super::service::Sim;
@@ -160,8 +160,10 @@ impl SimControl {
             .collect()
     }
 
-    /// An AWS-originated referral (an engagement invitation to this partner); its id.
-    pub fn create_aws_invitation(&self, spec: &InvitationSpec) -> String {
+    /// An AWS-originated referral (an engagement invitation to this partner), with its
+    /// `Engagement Invitation Created` event; its id. Refused, with what breaks the model, when
+    /// the spec holds values AWS's model does not take.
+    pub fn create_aws_invitation(&self, spec: &InvitationSpec) -> Result<String, Vec<String>> {
         self.sim.create_aws_invitation(spec)
     }
 

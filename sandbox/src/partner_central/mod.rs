@@ -10,20 +10,23 @@
 //!
 //! ```text
 //! server (wire) → service (pipeline: calls, faults, quotas, model, catalog)
-//!   → opportunities | associations | submission | aws_summary | engagements (operations)
+//!   → opportunities | associations | submission | aws_summary | invitations | acceptance
 //!   → rules, tasks, review_flow + review, store, events; timers (what happens later)
 //! ```
-//! The control API ([`SimControl`]) reads and steers the state in-process.
+//! The control API ([`SimControl`]) reads and steers the state in-process; `control_http`
+//! offers what a standalone simulator needs of it over HTTP (`/__sim/…`).
 //!
 //! Embedded data the simulator alone needs (`data/`): see `reference_data`; AWS's documented
 //! values are the product's (`ace_sync::ace::rules`).
 
+mod acceptance;
 mod associations;
 mod aws_summary;
 mod control;
-mod engagements;
+mod control_http;
 mod error;
 mod events;
+mod invitations;
 mod opportunities;
 mod quotas;
 mod reference_data;
@@ -39,6 +42,7 @@ mod timers;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use tokio::sync::mpsc;
@@ -48,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use ace_sync::ace::model::{ModelError, ServiceModel};
 
 pub use control::{
-    Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
+    ContactSpec, Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
 };
 pub use events::{EventSink, JobQueueEventSink, SimEvent, SinkError, SqsEventSink};
 pub use quotas::{QuotaConfig, RateQuota};
@@ -72,6 +76,10 @@ pub struct SimConfig {
     pub review: ReviewConfig,
     /// When the asynchronous tasks (Start…Task) end.
     pub tasks: TaskTiming,
+    /// How long AWS's referrals wait for the partner's answer before they expire, unless their
+    /// spec says (15 days, as partner-to-partner invitations; AWS's own window is UNCONFIRMED,
+    /// ace-api.md §8).
+    pub invitation_expiry: Duration,
     /// Targets of the simulated EventBridge rule.
     pub event_sinks: Vec<Arc<dyn EventSink>>,
     /// A model already loaded; loaded from the embedded file when `None`.
@@ -92,6 +100,7 @@ impl Default for SimConfig {
             quotas: QuotaConfig::aws(),
             review: ReviewConfig::default(),
             tasks: TaskTiming::Immediate,
+            invitation_expiry: Duration::from_secs(15 * 24 * 60 * 60),
             event_sinks: Vec::new(),
             model: None,
         }
@@ -203,15 +212,19 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let listener = TcpListener::bind(&address).map_err(bind_error)?;
     let port = listener.local_addr().map_err(bind_error)?.port();
     let data = web::Data::new(Arc::clone(&sim));
-    let server =
-        HttpServer::new(move || App::new().app_data(data.clone()).configure(server::routes))
-            .workers(config.workers.max(1))
-            // Signals belong to whoever runs the simulator (tests, `run_standalone`).
-            .disable_signals()
-            .shutdown_timeout(5)
-            .listen(listener)
-            .map_err(bind_error)?
-            .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(control_http::routes)
+            .configure(server::routes)
+    })
+    .workers(config.workers.max(1))
+    // Signals belong to whoever runs the simulator (tests, `run_standalone`).
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
     let server_handle = server.handle();
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(async move {
@@ -252,6 +265,7 @@ pub async fn run_standalone(
     let handle = start(config).await?;
     tracing::info!(
         endpoint_url = handle.endpoint_url(),
+        aws_referrals = %format!("{}/__sim/aws-referrals", handle.endpoint_url()),
         "partner central simulator ready"
     );
     shutdown.cancelled().await;

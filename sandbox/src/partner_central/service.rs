@@ -5,6 +5,7 @@
 //! lists paged.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -32,6 +33,8 @@ pub(super) struct Sim {
     pub reference: ReferenceData,
     /// When Start…Task tasks end.
     pub tasks: TaskTiming,
+    /// How long a referral waits for an answer, unless its spec says.
+    pub invitation_expiry: Duration,
     state: Mutex<State>,
     quotas: Mutex<Quotas>,
     events: EventBus,
@@ -53,6 +56,7 @@ impl Sim {
             region: config.region.clone(),
             review: config.review.clone(),
             tasks: config.tasks,
+            invitation_expiry: config.invitation_expiry,
             reference: ReferenceData::load(),
             state: Mutex::new(State::new()),
             quotas: Mutex::new(Quotas::new(config.quotas)),

@@ -153,8 +153,11 @@ pub struct Invitation {
     pub receiver_account_id: String,
     pub message: Option<String>,
     pub rejection_reason: Option<String>,
-    /// `{"OpportunityInvitation": {...}}`.
+    /// `{"OpportunityInvitation": {...}}`: what the invitation shares.
     pub payload: Value,
+    /// An AWS referral's opportunity body with what AWS withholds until acceptance (the
+    /// customer's full address, contacts and AWS account).
+    pub withheld: Option<Value>,
     /// SENDER: the opportunity submitted; RECEIVER: the opportunity created on acceptance.
     pub opportunity_id: Option<String>,
 }

@@ -164,6 +164,7 @@ impl Sim {
             message: Some("Opportunity submitted for AWS review.".to_owned()),
             rejection_reason: None,
             payload: json!({"OpportunityInvitation": self.invitation_payload(o)}),
+            withheld: None,
             opportunity_id: Some(o.id.clone()),
         };
         state

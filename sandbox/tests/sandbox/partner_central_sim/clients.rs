@@ -83,6 +83,8 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
             "1h",
             "--task-delay",
             "1h",
+            "--invitation-expiry",
+            "2h",
         ])
         .env("ACE_SYNC_TELEMETRY__FORMAT", "json")
         .env("ACE_SYNC_TELEMETRY__FILTER", "debug")
@@ -160,6 +162,28 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
         Some(&pcs::types::TaskStatus::InProgress)
     );
 
+    // AWS sends a referral through the sandbox's control endpoint; it waits --invitation-expiry.
+    let referral: Value = reqwest::Client::new()
+        .post(format!("{endpoint}/__sim/aws-referrals"))
+        .json(&serde_json::json!({"Title": "Warehouse robotics"}))
+        .send()
+        .await
+        .expect("post a referral")
+        .json()
+        .await
+        .expect("json");
+    let invitation = client
+        .get_engagement_invitation()
+        .catalog("Sandbox")
+        .identifier(referral["Id"].as_str().expect("an id"))
+        .send()
+        .await
+        .expect("the referral");
+    assert_eq!(invitation.engagement_title(), Some("Warehouse robotics"));
+    let waits = invitation.expiration_date().expect("expiry").secs()
+        - invitation.invitation_date().expect("sent").secs();
+    assert_eq!(waits, 2 * 3600);
+
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -176,7 +200,7 @@ async fn the_sandbox_command_serves_and_its_debug_logs_hold_no_sensitive_values(
         .iter()
         .filter(|l| l.contains("partner central call"))
         .collect();
-    assert_eq!(calls.len(), 3, "one debug line per call: {logs:#?}");
+    assert_eq!(calls.len(), 4, "one debug line per call: {logs:#?}");
     // Create and Get carry sensitive members (the task's call carries none).
     assert!(
         calls[..2]

@@ -5,6 +5,7 @@
 mod associations;
 mod clients;
 mod faults;
+mod invitation_states;
 mod opportunities;
 mod referrals;
 mod review;

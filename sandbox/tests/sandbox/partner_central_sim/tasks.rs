@@ -290,7 +290,8 @@ async fn accepting_an_invitation_is_a_task_that_creates_the_opportunity_when_it_
     let sim = manual().await;
     let invitation = sim
         .control()
-        .create_aws_invitation(&InvitationSpec::default());
+        .create_aws_invitation(&InvitationSpec::default())
+        .expect("a valid referral");
     let accept = |token: &'static str, id: String| {
         sim.client
             .start_engagement_by_accepting_invitation_task()
@@ -343,10 +344,13 @@ async fn accepting_an_invitation_is_a_task_that_creates_the_opportunity_when_it_
     assert_eq!(replay.opportunity_id(), Some(opportunity.as_str()));
 
     // An invitation rejected while its acceptance is in progress: the task fails.
-    let second = sim.control().create_aws_invitation(&InvitationSpec {
-        title: "Data lake".into(),
-        ..InvitationSpec::default()
-    });
+    let second = sim
+        .control()
+        .create_aws_invitation(&InvitationSpec {
+            title: "Data lake".into(),
+            ..InvitationSpec::default()
+        })
+        .expect("a valid referral");
     let pending = accept("accept-second", second.clone())
         .await
         .expect("accept");

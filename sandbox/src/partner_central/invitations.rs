@@ -1,30 +1,60 @@
-//! Engagement invitations: AWS-originated referrals (created through the control API) and the
-//! invitations our submissions send to AWS; listing, reading, accepting through
-//! StartEngagementByAcceptingInvitationTask (which creates the opportunity) and rejecting
-//! (ace-api.md §3, §8, §9).
+//! Engagement invitations: AWS's referrals to this partner (created through the control API)
+//! and the invitations our submissions send to AWS. Creating one (with its `Engagement
+//! Invitation Created` event and its expiry), ListEngagementInvitations,
+//! GetEngagementInvitation and RejectEngagementInvitation (ace-api.md §3, §8, §9). What AWS
+//! shares before acceptance is the payload; the rest of its opportunity stays withheld until
+//! the partner accepts (`acceptance`).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::events::{DetailType, InvitationFacts, SimEvent};
-use super::review;
 use super::service::{Sim, descending, filter_list, object, page, str_of, text};
-use super::store::{
-    self, Invitation, Opportunity, ReviewStatus, State, Submission, Task, TaskKind, TaskStatus,
-};
+use super::store::{self, Invitation, State};
 use super::timers::TimerAction;
 
-/// An AWS referral to create with the control API. The defaults describe a plausible one.
+/// A person on an invitation: one of AWS's senders, or a customer contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactSpec {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub business_title: Option<String>,
+    /// `+` and up to 15 digits.
+    pub phone: Option<String>,
+}
+
+impl ContactSpec {
+    fn to_json(&self) -> Value {
+        object(vec![
+            ("Email", text(&self.email)),
+            ("FirstName", self.first_name.clone().map(Value::String)),
+            ("LastName", self.last_name.clone().map(Value::String)),
+            (
+                "BusinessTitle",
+                self.business_title.clone().map(Value::String),
+            ),
+            ("Phone", self.phone.clone().map(Value::String)),
+        ])
+    }
+}
+
+/// An AWS referral to create with the control API: what AWS shares in the invitation, and what
+/// it withholds until the partner accepts (the customer's address beyond its country, the
+/// customer's contacts and AWS account; ace-api.md §3 GetEngagementInvitation). The defaults
+/// describe a plausible one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvitationSpec {
     pub catalog: String,
+    /// The project's title; the engagement's title is its first 40 characters.
     pub title: String,
     pub customer_company_name: String,
+    /// An `Industry` value of the model.
     pub industry: String,
     pub website_url: String,
+    /// ISO 3166-1 alpha-2.
     pub country_code: String,
     pub business_problem: String,
     /// `YYYY-MM-DD`.
@@ -32,9 +62,19 @@ pub struct InvitationSpec {
     /// Expected monthly AWS spend in USD, as a decimal string.
     pub expected_monthly_spend_usd: String,
     pub sender_company_name: String,
-    pub sender_contact_email: String,
+    /// One to three of AWS's people.
+    pub sender_contacts: Vec<ContactSpec>,
     pub message: String,
-    pub expires_in: Duration,
+    /// Withheld until acceptance.
+    pub street_address: Option<String>,
+    pub city: Option<String>,
+    pub state_or_region: Option<String>,
+    pub postal_code: Option<String>,
+    pub customer_contacts: Vec<ContactSpec>,
+    pub customer_aws_account_id: Option<String>,
+    /// How long the partner has to accept or reject; `None` is the simulator's
+    /// `SimConfig::invitation_expiry`.
+    pub expires_in: Option<Duration>,
 }
 
 impl Default for InvitationSpec {
@@ -51,10 +91,87 @@ impl Default for InvitationSpec {
             target_completion_date: in_90_days.to_string(),
             expected_monthly_spend_usd: "8000".to_owned(),
             sender_company_name: "Amazon Web Services".to_owned(),
-            sender_contact_email: "referrals@aws-sales.example".to_owned(),
+            sender_contacts: vec![ContactSpec {
+                email: "dana.whitfield@aws-sales.example".to_owned(),
+                first_name: Some("Dana".to_owned()),
+                last_name: Some("Whitfield".to_owned()),
+                business_title: Some("AWS Account Manager".to_owned()),
+                phone: Some("+12065550142".to_owned()),
+            }],
             message: "AWS would like to co-sell this opportunity with you.".to_owned(),
-            expires_in: Duration::from_secs(15 * 24 * 60 * 60),
+            street_address: Some("2200 Harbor Way".to_owned()),
+            city: Some("Seattle".to_owned()),
+            state_or_region: Some("Washington".to_owned()),
+            postal_code: Some("98121".to_owned()),
+            customer_contacts: vec![ContactSpec {
+                email: "ops.director@northwind.example".to_owned(),
+                first_name: Some("Priya".to_owned()),
+                last_name: Some("Raman".to_owned()),
+                business_title: Some("Director of Customer Operations".to_owned()),
+                phone: Some("+12065550199".to_owned()),
+            }],
+            customer_aws_account_id: Some("210987654321".to_owned()),
+            expires_in: None,
         }
+    }
+}
+
+impl InvitationSpec {
+    /// What the invitation shares (`Payload.OpportunityInvitation`).
+    fn payload(&self) -> Value {
+        json!({"OpportunityInvitation": {
+            "SenderContacts": self.sender_contacts.iter().map(ContactSpec::to_json).collect::<Vec<_>>(),
+            "ReceiverResponsibilities": ["Co-Sell Facilitator"],
+            "Customer": {"Industry": self.industry, "CompanyName": self.customer_company_name,
+                "WebsiteUrl": self.website_url, "CountryCode": self.country_code},
+            "Project": {"BusinessProblem": self.business_problem, "Title": self.title,
+                "TargetCompletionDate": self.target_completion_date,
+                "ExpectedCustomerSpend": [{"Amount": self.expected_monthly_spend_usd, "CurrencyCode": "USD",
+                    "Frequency": "Monthly", "TargetCompany": "AWS"}]},
+        }})
+    }
+
+    /// AWS's opportunity behind the referral, as the partner's opportunity will hold it once
+    /// accepted (ace-api.md §3: Stage `Prospect` when shared).
+    fn opportunity_body(&self) -> Value {
+        let address = object(vec![
+            ("CountryCode", text(&self.country_code)),
+            (
+                "StreetAddress",
+                self.street_address.clone().map(Value::String),
+            ),
+            ("City", self.city.clone().map(Value::String)),
+            (
+                "StateOrRegion",
+                self.state_or_region.clone().map(Value::String),
+            ),
+            ("PostalCode", self.postal_code.clone().map(Value::String)),
+        ]);
+        let account = object(vec![
+            ("CompanyName", text(&self.customer_company_name)),
+            ("Industry", text(&self.industry)),
+            ("WebsiteUrl", text(&self.website_url)),
+            (
+                "AwsAccountId",
+                self.customer_aws_account_id.clone().map(Value::String),
+            ),
+            ("Address", Some(address)),
+        ]);
+        let contacts: Vec<Value> = self
+            .customer_contacts
+            .iter()
+            .map(ContactSpec::to_json)
+            .collect();
+        json!({
+            "Customer": object(vec![
+                ("Account", Some(account)),
+                ("Contacts", (!contacts.is_empty()).then_some(Value::Array(contacts))),
+            ]),
+            "Project": {"Title": self.title, "CustomerBusinessProblem": self.business_problem,
+                "ExpectedCustomerSpend": [{"Amount": self.expected_monthly_spend_usd, "CurrencyCode": "USD",
+                    "Frequency": "Monthly", "TargetCompany": "AWS"}]},
+            "LifeCycle": {"Stage": "Prospect", "TargetCloseDate": self.target_completion_date},
+        })
     }
 }
 
@@ -88,9 +205,31 @@ impl Sim {
         self.publish(state, event);
     }
 
-    /// An invitation from AWS to this partner (`RECEIVER`), `PENDING`.
-    pub(super) fn create_aws_invitation(&self, spec: &InvitationSpec) -> String {
+    /// An invitation from AWS to this partner (`RECEIVER`, `PENDING`), if the model takes
+    /// what `spec` would share; otherwise what breaks it.
+    pub(super) fn create_aws_invitation(
+        &self,
+        spec: &InvitationSpec,
+    ) -> Result<String, Vec<String>> {
+        let payload = spec.payload();
+        let mut problems: Vec<String> = self
+            .model
+            .validate_shape("Payload", &payload)
+            .into_iter()
+            .chain(
+                self.model
+                    .validate_shape("Customer", &spec.opportunity_body()["Customer"]),
+            )
+            .map(|v| v.to_string())
+            .collect();
+        if spec.title.trim().is_empty() {
+            problems.push("the title is empty".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         let now = store::now();
+        let expires_in = spec.expires_in.unwrap_or(self.invitation_expiry);
         let id = format!("engi-{}", store::random_id(13));
         let engagement_id = format!("eng-{}", store::random_id(14));
         let invitation = Invitation {
@@ -104,27 +243,19 @@ impl Sim {
             participant_type: "RECEIVER".to_owned(),
             invitation_date: now,
             expiration_date: now
-                + time::Duration::try_from(spec.expires_in).unwrap_or(time::Duration::days(15)),
+                + time::Duration::try_from(expires_in).unwrap_or(time::Duration::days(15)),
             sender_account_id: "AWS".to_owned(),
             sender_company_name: spec.sender_company_name.clone(),
             receiver_account_id: self.account_id.clone(),
             message: Some(spec.message.clone()),
             rejection_reason: None,
-            payload: json!({"OpportunityInvitation": {
-                "SenderContacts": [{"Email": spec.sender_contact_email, "BusinessTitle": "AWS Account Manager"}],
-                "ReceiverResponsibilities": ["Co-Sell Facilitator"],
-                "Customer": {"Industry": spec.industry, "CompanyName": spec.customer_company_name,
-                    "WebsiteUrl": spec.website_url, "CountryCode": spec.country_code},
-                "Project": {"BusinessProblem": spec.business_problem, "Title": spec.title,
-                    "TargetCompletionDate": spec.target_completion_date,
-                    "ExpectedCustomerSpend": [{"Amount": spec.expected_monthly_spend_usd, "CurrencyCode": "USD",
-                        "Frequency": "Monthly", "TargetCompany": "AWS"}]},
-            }}),
+            payload,
+            withheld: Some(spec.opportunity_body()),
             opportunity_id: None,
         };
         // AWS withdraws a referral nobody acted on (ace-api.md §8: PENDING → EXPIRED).
         self.schedule(
-            spec.expires_in,
+            expires_in,
             TimerAction::ExpireInvitation {
                 invitation_id: id.clone(),
             },
@@ -136,7 +267,7 @@ impl Sim {
             DetailType::EngagementInvitationCreated,
             &invitation,
         );
-        id
+        Ok(id)
     }
 
     /// A pending invitation past its date (or told to) turns `EXPIRED`.
@@ -243,172 +374,6 @@ impl Sim {
         let inv = inv.clone();
         self.publish_invitation(&mut state, DetailType::EngagementInvitationRejected, &inv);
         Ok(json!({}))
-    }
-
-    /// Starts the task that accepts the invitation and creates the partner's opportunity; an
-    /// unknown invitation is refused at once, everything else is the task's to find out.
-    pub(super) fn start_engagement_by_accepting_invitation(
-        &self,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        let catalog = str_of(input, "Catalog");
-        self.start_or_replay(TaskKind::EngagementByAcceptingInvitation, input, |state| {
-            self.expire_due(state);
-            let key = state.invitation_key(catalog, str_of(input, "Identifier"))?;
-            Ok(self.start_task(
-                state,
-                TaskKind::EngagementByAcceptingInvitation,
-                input,
-                None,
-                Some(key),
-            ))
-        })
-    }
-
-    /// The task's work, on the invitation as it is now: accepted, the partner's opportunity
-    /// created from it, and their events (ace-api.md §9 "accept AWS invitation"); or FAILED
-    /// when the invitation cannot be accepted any more.
-    pub(super) fn run_engagement_by_accepting_invitation(&self, state: &mut State, task_id: &str) {
-        let kind = TaskKind::EngagementByAcceptingInvitation;
-        let Some(task) = state.task(kind, task_id).cloned() else {
-            return;
-        };
-        self.expire_due(state);
-        let key = task.engagement_invitation_id.clone().unwrap_or_default();
-        let Some(inv) = state.invitations.get(&key).cloned() else {
-            if let Some(t) = state.task_mut(kind, task_id) {
-                t.fail(
-                    "InvitationValidationFailed",
-                    format!("Engagement invitation {key} does not exist."),
-                );
-            }
-            return;
-        };
-        let refusal = match (inv.participant_type.as_str(), inv.status.as_str()) {
-            ("SENDER", _) => Some((
-                "InvitationValidationFailed",
-                "Only invitations you received can be accepted.".to_owned(),
-            )),
-            (_, "PENDING") => None,
-            (_, "EXPIRED") => Some((
-                "InvitationValidationFailed",
-                format!("Engagement invitation {key} has expired."),
-            )),
-            (_, status) => Some((
-                "EngagementInvitationConflict",
-                format!("Engagement invitation {key} is already {status}."),
-            )),
-        };
-        if let Some((reason, message)) = refusal {
-            if let Some(t) = state.task_mut(kind, task_id) {
-                t.fail(reason, message);
-            }
-            return;
-        }
-        let catalog = inv.catalog.clone();
-        let opportunity_id = self.opportunity_from_invitation(state, &inv, &task.request);
-        if let Some(i) = state.invitations.get_mut(&key) {
-            i.status = "ACCEPTED".to_owned();
-            i.opportunity_id = Some(opportunity_id.clone());
-        }
-        let accepted = state.invitations[&key].clone();
-        self.publish_invitation(state, DetailType::EngagementInvitationAccepted, &accepted);
-        self.publish_opportunity(
-            state,
-            DetailType::OpportunityCreated,
-            &catalog,
-            &opportunity_id,
-        );
-        self.publish_opportunity(
-            state,
-            DetailType::OpportunityUpdated,
-            &catalog,
-            &opportunity_id,
-        );
-        if let Some(t) = state.task_mut(kind, task_id) {
-            t.status = TaskStatus::Complete;
-            t.engagement_id = Some(inv.engagement_id.clone());
-            t.opportunity_id = Some(opportunity_id);
-            t.resource_snapshot_job_id = Some(format!("job-{}", store::random_id(13)));
-            t.message = Some("The invitation was accepted and the opportunity created.".to_owned());
-        }
-    }
-
-    /// The partner's copy of an AWS referral: Origin `AWS Referral`, stage `Prospect` (as
-    /// shared, Opportunity-Fields.csv), already validated by AWS.
-    fn opportunity_from_invitation(
-        &self,
-        state: &mut State,
-        inv: &Invitation,
-        input: &Value,
-    ) -> String {
-        let p = &inv.payload["OpportunityInvitation"];
-        let id = state.next_opportunity_id();
-        let now = store::now();
-        let body = json!({
-            "Customer": {"Account": {
-                "CompanyName": p["Customer"]["CompanyName"], "Industry": p["Customer"]["Industry"],
-                "WebsiteUrl": p["Customer"]["WebsiteUrl"], "Address": {"CountryCode": p["Customer"]["CountryCode"]}}},
-            "Project": {"Title": p["Project"]["Title"], "CustomerBusinessProblem": p["Project"]["BusinessProblem"],
-                "ExpectedCustomerSpend": p["Project"]["ExpectedCustomerSpend"]},
-            "LifeCycle": {"Stage": "Prospect", "TargetCloseDate": p["Project"]["TargetCompletionDate"]},
-        });
-        let mut opportunity = Opportunity {
-            arn: self.opportunity_arn(&inv.catalog, &id),
-            id: id.clone(),
-            catalog: inv.catalog.clone(),
-            origin: "AWS Referral".to_owned(),
-            created: now,
-            last_modified: now,
-            body: body.as_object().cloned().unwrap_or_default(),
-            review_status: ReviewStatus::Approved,
-            review_comments: None,
-            review_status_reason: None,
-            next_steps_history: Vec::new(),
-            related: BTreeMap::new(),
-            team: Vec::new(),
-            tags: input
-                .get("Tags")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            submission: Some(Submission {
-                involvement_type: "Co-Sell".to_owned(),
-                visibility: "Full".to_owned(),
-                engagement_id: Some(inv.engagement_id.clone()),
-                invitation_id: Some(inv.id.clone()),
-            }),
-            review_round: 0,
-            aws: None,
-        };
-        opportunity.aws = Some(store::AwsSide {
-            stage: Some("Prospect".to_owned()),
-            next_steps: Some(
-                "Accept the referral and contact the customer within two business days.".to_owned(),
-            ),
-            next_steps_history: Vec::new(),
-            team: review::aws_team(),
-            insights: Some(review::insights(&opportunity)),
-            closed_lost_reason: None,
-        });
-        state.opportunities.insert(id.clone(), opportunity);
-        id
-    }
-
-    pub(super) fn list_engagement_by_accepting_invitation_tasks(
-        &self,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        self.list_tasks(
-            TaskKind::EngagementByAcceptingInvitation,
-            input,
-            &[
-                ("OpportunityIdentifier", |t: &Task| t.opportunity_id.clone()),
-                ("EngagementInvitationIdentifier", |t: &Task| {
-                    t.engagement_invitation_id.clone()
-                }),
-            ],
-        )
     }
 }
 
