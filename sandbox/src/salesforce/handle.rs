@@ -264,6 +264,48 @@ impl SalesforceSim {
         self.update_as(&user, id, changes)
     }
 
+    /// Creates a record as `user` the way a REST POST does (field names checked, required
+    /// fields, unique values, audit fields, workflow rule), e.g. a rep entering a new
+    /// opportunity. Values are taken as given, as in [`update_as`](Self::update_as).
+    pub fn create_as(
+        &self,
+        user: &SfUserId,
+        sobject_type: &str,
+        fields: &[(&str, FieldValue)],
+    ) -> Result<SfRecordId, Rejection> {
+        let result = {
+            let mut org = self.shared.lock();
+            let object = org.schema.object(sobject_type).cloned().ok_or_else(|| {
+                Rejection::new(404, "NOT_FOUND", "The requested resource does not exist")
+            })?;
+            let mut checked = BTreeMap::new();
+            for (name, value) in fields {
+                let def = object.field(name).ok_or_else(|| {
+                    Rejection::new(
+                        400,
+                        "INVALID_FIELD",
+                        format!("No such column '{name}' on sobject of type {}", object.name),
+                    )
+                })?;
+                checked.insert(def.name, Some(value.clone()));
+            }
+            org.create(object.name, checked, user)
+        };
+        self.shared.wake.notify_one();
+        self.shared.changed();
+        result
+    }
+
+    /// [`create_as`](Self::create_as) by the sales rep.
+    pub fn create_as_user(
+        &self,
+        sobject_type: &str,
+        fields: &[(&str, FieldValue)],
+    ) -> Result<SfRecordId, Rejection> {
+        let rep = self.sales_rep_id().clone();
+        self.create_as(&rep, sobject_type, fields)
+    }
+
     /// Moves a record to the Recycle Bin.
     pub fn delete(&self, id: &SfRecordId) -> Result<(), Rejection> {
         self.shared.lock().delete(id)

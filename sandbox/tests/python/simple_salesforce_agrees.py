@@ -5,9 +5,8 @@ Run by sandbox/tests/sandbox/salesforce_clients.rs::simple_salesforce_agrees.
 Usage: simple_salesforce_agrees.py BASE_URL CONSUMER_KEY USERNAME PRIVATE_KEY_PATH OPPORTUNITY_ID
 
 simple-salesforce always speaks https to `<domain>.salesforce.com` and to the instance; the
-simulator serves plain http on loopback. The session below stands in for DNS and TLS, and
-nothing else: every request reaches the simulator as simple-salesforce built it, with http
-for https and the simulator's address for the host.
+simulator serves plain http on loopback. `loopback.Loopback` stands in for DNS and TLS, and
+nothing else.
 
 Signs in with simple-salesforce's own JWT bearer flow (the simulator's key), then as
 `Salesforce(instance_url=…, session_id=…)`; reads versions, resources and describes; queries;
@@ -16,34 +15,11 @@ real org gives surface as simple-salesforce's exceptions with their status and e
 Prints "simple-salesforce agrees" on success.
 """
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import requests
+from loopback import Loopback, expect_error
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
-
-
-class Loopback(requests.Session):
-    """Sends every request to the simulator over plain http, path and query untouched."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.netloc = urlsplit(base_url).netloc
-
-    def request(self, method, url, *args, **kwargs):  # noqa: D401 - requests' signature
-        parts = urlsplit(url)
-        url = urlunsplit(("http", self.netloc, parts.path, parts.query, parts.fragment))
-        return super().request(method, url, *args, **kwargs)
-
-
-def expect_error(call, exception, status: int, code: str) -> dict:
-    try:
-        call()
-    except exception as e:
-        assert e.status == status, (e.status, e.content)
-        assert e.content[0]["errorCode"] == code, e.content
-        return e.content[0]
-    raise AssertionError(f"expected {exception.__name__} {code}")
 
 
 def main() -> None:

@@ -85,3 +85,51 @@ async fn simple_salesforce_agrees() {
     assert_eq!(refused, 5, "{requests:#?}");
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn simple_salesforce_upserts() {
+    let sim = small_org().await;
+    // Two records hold the same ACE id (a record copied by hand): an upsert by it is a 300.
+    let shared = "O1234567";
+    for raw in ["0065g00000QrStVAAV", "0065g00000QrStWAAV"] {
+        sim.update_as_integration_user(
+            &raw.parse().expect("id"),
+            &[(
+                "ACE_Opportunity_Id__c",
+                Some(FieldValue::Text(shared.to_owned())),
+            )],
+        )
+        .expect("set");
+    }
+    let output = python(&sim, "simple_salesforce_upserts.py", &[shared]).await;
+    succeeded(&output, "simple-salesforce upserts");
+    let created: SfRecordId = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("created "))
+        .expect("the created id")
+        .trim()
+        .parse()
+        .expect("an id");
+    let record = sim.record(&created).expect("the referral's record");
+    let text = |name: &str| record.fields.get(name).map(FieldValue::to_text);
+    assert_eq!(
+        text("ACE_Invitation_Id__c").as_deref(),
+        Some("engi-8h2k4m6p9q1rs")
+    );
+    assert_eq!(
+        text("ACE_Invitation_Decision__c").as_deref(),
+        Some("Accept")
+    );
+    assert_eq!(text("ACE_Origin__c").as_deref(), Some("AWS Referral"));
+    assert_eq!(
+        text("CreatedById"),
+        Some(sim.integration_user_id().to_string())
+    );
+    let accounts = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/sobjects/Account") && r.status == 201)
+        .count();
+    assert_eq!(accounts, 1);
+    sim.stop().await;
+}

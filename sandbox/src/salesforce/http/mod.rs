@@ -4,6 +4,7 @@
 
 mod collections;
 mod describe;
+mod external_ids;
 mod oauth;
 mod query;
 mod render;
@@ -71,8 +72,20 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             web::delete().to(sobjects::delete),
         )
         .route(
+            "/services/data/{version}/sobjects/{object}/{field}/{value}",
+            web::get().to(external_ids::retrieve),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{field}/{value}",
+            web::patch().to(external_ids::upsert),
+        )
+        .route(
             "/services/data/{version}/composite/sobjects",
             web::patch().to(collections::collections_update),
+        )
+        .route(
+            "/__sim/as/{username}/sobjects/{object}",
+            web::post().to(sobjects::create_as),
         )
         .route(
             "/__sim/as/{username}/sobjects/{object}/{id}",

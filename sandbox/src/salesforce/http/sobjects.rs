@@ -81,7 +81,7 @@ pub(super) async fn retrieve(
     .await
 }
 
-fn parse_body(body: &[u8]) -> Result<BTreeMap<String, Box<RawValue>>, Rejection> {
+pub(super) fn parse_body(body: &[u8]) -> Result<BTreeMap<String, Box<RawValue>>, Rejection> {
     serde_json::from_slice(body).map_err(|e| {
         Rejection::new(
             400,
@@ -179,6 +179,52 @@ pub(super) async fn update_as(
     }
 }
 
+/// A record from a create body, checked as Salesforce checks one: fields, values, then the
+/// required fields (Opportunity: Name, StageName, CloseDate; Account: Name).
+pub(super) fn apply_create(
+    org: &mut Org,
+    user: &SfUserId,
+    object: &str,
+    body: &[u8],
+) -> Result<SfRecordId, Rejection> {
+    let body = parse_body(body)?;
+    let def =
+        org.schema.object(object).cloned().ok_or_else(|| {
+            Rejection::new(404, "NOT_FOUND", "The requested resource does not exist")
+        })?;
+    let fields = check_write(&def, &body)?;
+    org.create(def.name, fields, user)
+}
+
+/// Control, not Salesforce: a record created "as" any user of the org without a session, so a
+/// standalone simulator's workflow rule can be fired by a rep's new opportunity.
+pub(super) async fn create_as(
+    shared: web::Data<Shared>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (username, object) = path.into_inner();
+    let result = {
+        let mut org = shared.lock();
+        match org.user_by_name(&username).map(|u| u.id.clone()) {
+            None => Err(Rejection::new(
+                404,
+                "NOT_FOUND",
+                format!("no user {username} in this org"),
+            )),
+            Some(user) => apply_create(&mut org, &user, &object, &body),
+        }
+    };
+    shared.wake.notify_one();
+    shared.changed();
+    match result {
+        Ok(id) => HttpResponse::Created()
+            .content_type("application/json;charset=UTF-8")
+            .body(format!(r#"{{"id":"{id}","success":true,"errors":[]}}"#)),
+        Err(rejection) => errors_response(&rejection),
+    }
+}
+
 pub(super) async fn create(
     shared: web::Data<Shared>,
     req: HttpRequest,
@@ -186,22 +232,19 @@ pub(super) async fn create(
     body: web::Bytes,
 ) -> HttpResponse {
     let (version, object) = path.into_inner();
-    rest(&shared, &req, &version, Some(&body), |org, user| {
-        let created = parse_body(&body).and_then(|b| {
-            let def = org.schema.object(&object).cloned().ok_or_else(|| {
-                Rejection::new(404, "NOT_FOUND", "The requested resource does not exist")
-            })?;
-            let fields = check_write(&def, &b)?;
-            org.create(def.name, fields, user)
-        });
-        match created {
+    rest(
+        &shared,
+        &req,
+        &version,
+        Some(&body),
+        |org, user| match apply_create(org, user, &object, &body) {
             Ok(id) => Reply::ok(
                 201,
                 format!(r#"{{"id":"{id}","success":true,"errors":[]}}"#),
             ),
             Err(rejection) => Reply::rejected(&rejection),
-        }
-    })
+        },
+    )
     .await
 }
 

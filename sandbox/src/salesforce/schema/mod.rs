@@ -8,10 +8,12 @@
 mod account;
 mod check;
 mod opportunity;
+mod referrals;
 
 pub use account::account;
 pub use check::{check_value, check_write};
 pub use opportunity::opportunity;
+pub use referrals::REJECTION_REASONS;
 
 /// The type of a field, as Salesforce's describe calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +160,19 @@ pub(super) const fn f(
 
 pub(super) const fn required(mut def: FieldDef) -> FieldDef {
     def.required = true;
+    def
+}
+
+/// An External ID that may be shared by several records (an upsert by it then answers 300).
+pub(super) const fn external_id(mut def: FieldDef) -> FieldDef {
+    def.external_id = true;
+    def
+}
+
+/// An External ID no two records share.
+pub(super) const fn unique_external_id(mut def: FieldDef) -> FieldDef {
+    def.external_id = true;
+    def.unique = true;
     def
 }
 

@@ -2,7 +2,10 @@
 //! custom fields ace-sync reads and writes back, with ACE's picklists where ace-sync sends the
 //! values as they are.
 
-use super::{FieldType, ObjectDef, Relationship, SYNC_STATUSES, f, required, system_fields};
+use super::referrals::referral_fields;
+use super::{
+    FieldType, ObjectDef, Relationship, SYNC_STATUSES, external_id, f, required, system_fields,
+};
 
 const STAGE_NAMES: &[&str] = &[
     "Prospecting",
@@ -197,12 +200,14 @@ pub fn opportunity() -> ObjectDef {
         f("HasOpportunityLineItem", "Has Line Item", Boolean, false),
         // ace-sync's fields (the README's Salesforce setup lists them).
         f("ACE_Sync__c", "Sync to ACE", Boolean, true),
-        f(
+        // An External ID (salesforce.md §4 upserts by it), not unique: a resubmission moves
+        // the id, and a record copied by hand may carry it twice.
+        external_id(f(
             "ACE_Opportunity_Id__c",
             "ACE Opportunity ID",
             String(20),
             true,
-        ),
+        )),
         f(
             "ACE_Review_Status__c",
             "ACE Review Status",
@@ -351,6 +356,7 @@ pub fn opportunity() -> ObjectDef {
             true,
         ),
     ]);
+    fields.extend(referral_fields());
     ObjectDef {
         name: "Opportunity",
         label: "Opportunity",
