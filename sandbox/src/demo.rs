@@ -6,7 +6,7 @@
 //! delays, and ace-sync itself (ingress and workers, `Role::All`) on in-memory queues — or on
 //! SQS when `queue.changes_queue_url` / `queue.events_queue_url` are configured. Then a rep
 //! moves opportunities through their stages, the way a rep would, and the demo prints each
-//! opportunity's timeline as the simulators saw it ([`timeline`]), checks where each one
+//! opportunity's timeline as the simulators saw it (`timeline`), checks where each one
 //! ended, and fails naming the ones that did not end where they should.
 //!
 //! Every wait polls state against a deadline; nothing sleeps for a fixed time.

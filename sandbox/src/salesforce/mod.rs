@@ -1,12 +1,14 @@
 //! A local Salesforce org on the wire: the OAuth 2.0 JWT bearer token endpoint, the REST
-//! resources the sync uses (SOQL subset, sObject rows, sObject Collections), and outbound
-//! messages fired by a workflow rule, so the real client, and any other Salesforce client,
-//! works against it unchanged.
+//! resources the sync uses (SOQL subset, sObject rows, create, upsert and read by External ID,
+//! sObject Collections, describe and limits) in the URL forms third-party clients send them,
+//! and outbound messages fired by a workflow rule, so the real client, and any other
+//! Salesforce client (simple-salesforce is tested), works against it unchanged.
 //!
 //! [`SalesforceSim::start`] runs one on a port (0 in tests) from a [`Seed`], and the handle
-//! gives the URL and credentials, in-process control (change a record as a user or as the
-//! integration user, fault switches, session expiry) and inspection (records, the request log,
-//! the API counter, the delivery log). [`run_standalone`] is `ace-sync sandbox salesforce`.
+//! gives the URL and credentials, in-process control (create or change a record as a user or
+//! as the integration user, fault switches, session expiry) and inspection (records, the
+//! request log, the API counter, the delivery log). [`run_standalone`] is `ace-sync sandbox
+//! salesforce`.
 //!
 //! The behaviour follows salesforce.md §1, §3–6 and the captures in shared/samples/salesforce
 //! (copied to `testdata/`); the fixtures' ids and the default timings are Salesforce's.
