@@ -34,6 +34,16 @@ pub enum SandboxCommand {
         /// decision); "0s" decides at once.
         #[arg(long, default_value = "5s", value_parser = humantime_duration)]
         review_delay: Duration,
+        /// How long StartEngagementFromOpportunityTask and
+        /// StartEngagementByAcceptingInvitationTask tasks take: the call answers IN_PROGRESS
+        /// and the task completes (or fails) this much later, as AWS's do. "0s" ends them
+        /// within the call, which answers COMPLETE or FAILED at once.
+        #[arg(long, default_value = "0s", value_parser = humantime_duration)]
+        task_delay: Duration,
+        /// How long AWS's referrals (POST /__sim/aws-referrals) wait for an answer before
+        /// they expire, unless the referral says.
+        #[arg(long, default_value = "15d", value_parser = humantime_duration)]
+        invitation_expiry: Duration,
         /// Deliver EventBridge-shaped events to this SQS queue.
         #[arg(long)]
         events_queue_url: Option<String>,
@@ -94,6 +104,8 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                         port,
                         host,
                         review_delay,
+                        task_delay,
+                        invitation_expiry,
                         events_queue_url,
                         sqs_endpoint_url,
                         no_quotas,
@@ -104,6 +116,8 @@ pub fn execute(config: Option<&Path>, command: DevCommand) -> ExitCode {
                     port,
                     host,
                     review_delay,
+                    task_delay,
+                    invitation_expiry,
                     events_queue_url,
                     sqs_endpoint_url,
                     quotas: !no_quotas,
@@ -132,6 +146,10 @@ pub struct PartnerCentralSandbox {
     pub host: std::net::IpAddr,
     /// How long each step of the simulated review takes.
     pub review_delay: Duration,
+    /// How long Start…Task tasks take; zero ends them within the call.
+    pub task_delay: Duration,
+    /// How long AWS's referrals wait for an answer before they expire.
+    pub invitation_expiry: Duration,
     /// Deliver EventBridge-shaped events to this SQS queue.
     pub events_queue_url: Option<String>,
     /// The SQS endpoint of that queue.
@@ -148,11 +166,17 @@ pub async fn sandbox_partner_central(
     use crate::partner_central as pc;
     let mut config = pc::SimConfig {
         host: options.host,
+        invitation_expiry: options.invitation_expiry,
         ..pc::SimConfig::default()
     };
     config.review.timing = pc::ReviewTiming::Automatic {
         in_review_after: options.review_delay,
         decision_after: options.review_delay,
+    };
+    config.tasks = if options.task_delay.is_zero() {
+        pc::TaskTiming::Immediate
+    } else {
+        pc::TaskTiming::After(options.task_delay)
     };
     if !options.quotas {
         config.quotas = pc::QuotaConfig::unlimited();

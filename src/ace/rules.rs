@@ -13,6 +13,9 @@
 //!   CountriesWithoutPostalCode.csv of the same repository), `data/us-states.tsv` and
 //!   `data/customer-use-cases.txt` (the "Valid values" of the service model's documentation);
 //!   each file says where it came from and what we added (ISO codes, USPS codes).
+//!
+//! The Partner Central simulator (the sandbox crate) checks requests against these same tables
+//! and functions, so the pre-flight check and the simulator agree on every documented value.
 
 /// `Project.AdditionalComments` holds 1–255 characters (service model).
 pub const ADDITIONAL_COMMENTS_MAX: usize = 255;
@@ -101,12 +104,12 @@ pub fn is_aws_product(code: &str) -> bool {
     data_lines(AWS_PRODUCT_CODES).any(|c| c == code)
 }
 
-fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
 }
 
-fn tsv(text: &str) -> impl Iterator<Item = Vec<&str>> {
+fn tsv(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     data_lines(text).map(|l| l.split('\t').collect())
 }
 
@@ -142,6 +145,58 @@ pub fn customer_use_case_like(value: &str) -> Option<&'static str> {
     };
     let wanted = squash(value);
     data_lines(CUSTOMER_USE_CASES).find(|v| squash(v) == wanted)
+}
+
+/// The documented `StateOrRegion` values for US addresses, each with its USPS code:
+/// `(code, name)`.
+pub fn us_states() -> impl Iterator<Item = (&'static str, &'static str)> {
+    tsv(US_STATES).filter_map(|row| Some((*row.first()?, *row.get(1)?)))
+}
+
+/// The documented `Project.CustomerUseCase` values.
+pub fn customer_use_cases() -> impl Iterator<Item = &'static str> {
+    data_lines(CUSTOMER_USE_CASES)
+}
+
+/// The AWS product codes ACE knows.
+pub fn aws_product_codes() -> impl Iterator<Item = &'static str> {
+    data_lines(AWS_PRODUCT_CODES)
+}
+
+/// The countries (ISO 3166-1 alpha-2) whose addresses have no postal code.
+pub fn countries_without_postal_code() -> impl Iterator<Item = &'static str> {
+    tsv(NO_POSTAL_CODE).filter_map(|row| row.first().copied())
+}
+
+/// A country's postal-code rule as AWS states it (`data/postal-codes.tsv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostalRule {
+    pub country_code: &'static str,
+    pub country_name: &'static str,
+    /// The format(s) in AWS's notation, alternatives separated by ` OR ` (or ` or `).
+    pub formats: &'static str,
+    /// AWS's error message for a code that does not fit.
+    pub message: &'static str,
+}
+
+/// Every country whose postal-code format AWS states.
+pub fn postal_rules() -> impl Iterator<Item = PostalRule> {
+    tsv(POSTAL_CODES).filter_map(|row| {
+        Some(PostalRule {
+            country_code: row.first()?,
+            country_name: row.get(1)?,
+            formats: row.get(2)?,
+            message: row.get(3)?,
+        })
+    })
+}
+
+/// The name AWS's postal-code tables give a country (`US` → `United States`).
+pub fn country_name(country_code: &str) -> Option<&'static str> {
+    tsv(POSTAL_CODES)
+        .chain(tsv(NO_POSTAL_CODE))
+        .find(|row| row.first() == Some(&country_code))
+        .and_then(|row| row.get(1).copied())
 }
 
 /// Whether addresses in this country have postal codes (CountriesWithoutPostalCode.csv).
@@ -302,6 +357,26 @@ mod tests {
         assert_eq!(check_postal_code("IE", "D6W1234"), PostalCheck::Valid);
         // No format stated.
         assert_eq!(check_postal_code("ZZ", "anything"), PostalCheck::Unknown);
+    }
+
+    #[test]
+    fn the_tables_are_listed_as_the_predicates_read_them() {
+        assert!(us_states().all(|(_, name)| is_us_state(name)));
+        assert_eq!(us_states().count(), 62);
+        assert!(customer_use_cases().all(is_customer_use_case));
+        assert!(aws_product_codes().all(is_aws_product));
+        assert!(aws_product_codes().count() > 500);
+        assert!(countries_without_postal_code().all(|c| !country_has_postal_codes(c)));
+        let us = postal_rules()
+            .find(|r| r.country_code == "US")
+            .expect("a US rule");
+        assert_eq!(
+            (us.country_name, us.formats),
+            ("United States", "99999 OR 99999-9999")
+        );
+        assert_eq!(country_name("US"), Some("United States"));
+        assert_eq!(country_name("AE"), Some("United Arab Emirates"));
+        assert_eq!(country_name("ZZ"), None);
     }
 
     #[test]

@@ -550,11 +550,15 @@ async fn engagement_invitations_are_listed_read_accepted_and_rejected() {
     let sim = start(SimConfig::for_tests()).await;
     let Client { client, .. } = client(&sim, "").await;
     let control = sim.control();
-    let first = control.create_aws_invitation(&InvitationSpec::default());
-    let second = control.create_aws_invitation(&InvitationSpec {
-        title: "Data lake for claims".into(),
-        ..InvitationSpec::default()
-    });
+    let first = control
+        .create_aws_invitation(&InvitationSpec::default())
+        .expect("a valid referral");
+    let second = control
+        .create_aws_invitation(&InvitationSpec {
+            title: "Data lake for claims".into(),
+            ..InvitationSpec::default()
+        })
+        .expect("a valid referral");
 
     let pending = client.list_invitations(&["PENDING"]).await.expect("list");
     let mut ids: Vec<&str> = pending.iter().map(|i| i.id.as_str()).collect();

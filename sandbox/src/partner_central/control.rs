@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use super::engagements::InvitationSpec;
+pub use super::invitations::{ContactSpec, InvitationSpec};
 use super::review::ReviewDecision;
-pub use super::service::ReviewTransition;
+pub use super::review_flow::ReviewTransition;
 use super::service::Sim;
 pub use super::store::{Fault, LoggedCall, OpportunityChange};
+use super::tasks::task_document;
 
 /// A handle on a running simulator's state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -140,8 +141,29 @@ impl SimControl {
             .map(|s| s.as_str().to_owned())
     }
 
-    /// An AWS-originated referral (an engagement invitation to this partner); its id.
-    pub fn create_aws_invitation(&self, spec: &InvitationSpec) -> String {
+    /// Ends every Start…Task task still in progress now, as its timing would later (the way
+    /// tests step [`TaskTiming::Manual`] tasks); the ids of the tasks ended.
+    ///
+    /// [`TaskTiming::Manual`]: super::TaskTiming::Manual
+    pub fn finish_tasks(&self) -> Vec<String> {
+        self.sim.finish_tasks_in_progress()
+    }
+
+    /// Every task started so far, both kinds, each as its List…Tasks summary renders it now.
+    pub fn tasks(&self) -> Vec<Value> {
+        let state = self.sim.state();
+        state
+            .from_opportunity_tasks
+            .iter()
+            .chain(&state.by_invitation_tasks)
+            .map(task_document)
+            .collect()
+    }
+
+    /// An AWS-originated referral (an engagement invitation to this partner), with its
+    /// `Engagement Invitation Created` event; its id. Refused, with what breaks the model, when
+    /// the spec holds values AWS's model does not take.
+    pub fn create_aws_invitation(&self, spec: &InvitationSpec) -> Result<String, Vec<String>> {
         self.sim.create_aws_invitation(spec)
     }
 

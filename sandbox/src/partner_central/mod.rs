@@ -4,32 +4,45 @@
 //! `endpoint_url` set to [`SimHandle::endpoint_url`]. Every request is validated against the
 //! botocore model ([`ace_sync::ace::model`]), then against ACE's business rules (`rules`), and the
 //! service behaves as ace-api.md §3–§10 describe: ClientToken idempotency, full-replace updates
-//! with `LastModifiedDate` as optimistic-concurrency token, review locks, submission checks, a
-//! simulated AWS review, engagement invitations, EventBridge-shaped events and quotas.
+//! with `LastModifiedDate` as optimistic-concurrency token, review locks, submission checks,
+//! asynchronous Start…Task tasks ([`TaskTiming`]), a simulated AWS review, engagement
+//! invitations, EventBridge-shaped events and quotas.
 //!
 //! ```text
-//! server (wire) → service (pipeline: calls, faults, quotas, model, catalog) → opportunities |
-//! engagements (operations) → rules, review, store, events
+//! server (wire) → service (pipeline: calls, faults, quotas, model, catalog)
+//!   → opportunities | associations | submission | aws_summary | invitations | acceptance
+//!   → rules, tasks, review_flow + review, store, events; timers (what happens later)
 //! ```
-//! The control API ([`SimControl`]) reads and steers the state in-process.
+//! The control API ([`SimControl`]) reads and steers the state in-process; `control_http`
+//! offers what a standalone simulator needs of it over HTTP (`/__sim/…`).
 //!
-//! Embedded AWS data (`data/`): see `reference_data`.
+//! Embedded data the simulator alone needs (`data/`): see `reference_data`; AWS's documented
+//! values are the product's (`ace_sync::ace::rules`).
 
+mod acceptance;
+mod associations;
+mod aws_summary;
 mod control;
-mod engagements;
+mod control_http;
 mod error;
 mod events;
+mod invitations;
 mod opportunities;
 mod quotas;
 mod reference_data;
 mod review;
+mod review_flow;
 mod rules;
 mod server;
 mod service;
 mod store;
+mod submission;
+mod tasks;
+mod timers;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use tokio::sync::mpsc;
@@ -39,11 +52,12 @@ use tokio_util::sync::CancellationToken;
 use ace_sync::ace::model::{ModelError, ServiceModel};
 
 pub use control::{
-    Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
+    ContactSpec, Fault, InvitationSpec, LoggedCall, OpportunityChange, ReviewTransition, SimControl,
 };
 pub use events::{EventSink, JobQueueEventSink, SimEvent, SinkError, SqsEventSink};
 pub use quotas::{QuotaConfig, RateQuota};
 pub use review::{ReviewConfig, ReviewDecision, ReviewPolicy, ReviewRules, ReviewTiming};
+pub use tasks::TaskTiming;
 
 use service::Sim;
 
@@ -60,6 +74,12 @@ pub struct SimConfig {
     pub region: String,
     pub quotas: QuotaConfig,
     pub review: ReviewConfig,
+    /// When the asynchronous tasks (Start…Task) end.
+    pub tasks: TaskTiming,
+    /// How long AWS's referrals wait for the partner's answer before they expire, unless their
+    /// spec says (15 days, as partner-to-partner invitations; AWS's own window is UNCONFIRMED,
+    /// ace-api.md §8).
+    pub invitation_expiry: Duration,
     /// Targets of the simulated EventBridge rule.
     pub event_sinks: Vec<Arc<dyn EventSink>>,
     /// A model already loaded; loaded from the embedded file when `None`.
@@ -68,7 +88,8 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     /// The documented quotas and automatic reviews (a few seconds each step), on a free
-    /// loopback port.
+    /// loopback port. Tasks end within their Start…Task call, which AWS's do not: see
+    /// [`SimConfig::realistic`].
     fn default() -> Self {
         SimConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -78,6 +99,8 @@ impl Default for SimConfig {
             region: "us-east-1".to_owned(),
             quotas: QuotaConfig::aws(),
             review: ReviewConfig::default(),
+            tasks: TaskTiming::Immediate,
+            invitation_expiry: Duration::from_secs(15 * 24 * 60 * 60),
             event_sinks: Vec::new(),
             model: None,
         }
@@ -85,6 +108,15 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// As AWS behaves: the defaults, with Start…Task tasks that answer `IN_PROGRESS` and end a
+    /// few seconds later ([`TaskTiming::REALISTIC`]).
+    pub fn realistic() -> Self {
+        SimConfig {
+            tasks: TaskTiming::REALISTIC,
+            ..SimConfig::default()
+        }
+    }
+
     /// For tests: no quotas, reviews move only when stepped through the control API.
     pub fn for_tests() -> Self {
         SimConfig {
@@ -164,22 +196,14 @@ impl Drop for SimHandle {
 
 /// Starts a simulator on the current tokio runtime.
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
-    let model = match config.model {
-        Some(model) => model,
+    let model = match &config.model {
+        Some(model) => Arc::clone(model),
         None => Arc::new(ServiceModel::load()?),
     };
     let stop = CancellationToken::new();
-    let (bus, delivery) = events::EventBus::new(config.event_sinks, stop.clone());
-    let (schedule_tx, schedule_rx) = mpsc::unbounded_channel();
-    let sim = Arc::new(Sim::new(
-        model,
-        config.account_id,
-        config.region,
-        config.review,
-        config.quotas,
-        bus,
-        schedule_tx,
-    ));
+    let (bus, delivery) = events::EventBus::new(config.event_sinks.clone(), stop.clone());
+    let (timers_tx, timers_rx) = mpsc::unbounded_channel();
+    let sim = Arc::new(Sim::new(model, &config, bus, timers_tx));
     let address = format!("{}:{}", config.host, config.port);
     let bind_error = |source| SimError::Bind {
         address: address.clone(),
@@ -188,15 +212,19 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let listener = TcpListener::bind(&address).map_err(bind_error)?;
     let port = listener.local_addr().map_err(bind_error)?.port();
     let data = web::Data::new(Arc::clone(&sim));
-    let server =
-        HttpServer::new(move || App::new().app_data(data.clone()).configure(server::routes))
-            .workers(config.workers.max(1))
-            // Signals belong to whoever runs the simulator (tests, `run_standalone`).
-            .disable_signals()
-            .shutdown_timeout(5)
-            .listen(listener)
-            .map_err(bind_error)?
-            .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(control_http::routes)
+            .configure(server::routes)
+    })
+    .workers(config.workers.max(1))
+    // Signals belong to whoever runs the simulator (tests, `run_standalone`).
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
     let server_handle = server.handle();
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(async move {
@@ -205,9 +233,9 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         }
     }));
     tasks.push(tokio::spawn(delivery));
-    tasks.push(tokio::spawn(Sim::run_schedule(
+    tasks.push(tokio::spawn(Sim::run_timers(
         Arc::downgrade(&sim),
-        schedule_rx,
+        timers_rx,
         stop.clone(),
     )));
     let host = match config.host {
@@ -237,6 +265,7 @@ pub async fn run_standalone(
     let handle = start(config).await?;
     tracing::info!(
         endpoint_url = handle.endpoint_url(),
+        aws_referrals = %format!("{}/__sim/aws-referrals", handle.endpoint_url()),
         "partner central simulator ready"
     );
     shutdown.cancelled().await;

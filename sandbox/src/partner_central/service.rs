@@ -1,40 +1,27 @@
 //! The simulated service behind the wire: one call goes through call counting, injected
 //! faults, quotas, the model's request validation and the catalog rule, then to its operation;
-//! the answer is checked against the operation's output shape. Also the parts shared by several
-//! operations: submitting for review, stepping a review, and publishing events.
+//! the answer is checked against the operation's output shape. Also what several operations
+//! share: ARNs, publishing events, ClientToken idempotency, and how answers are built and
+//! lists paged.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use ace_sync::ace::model::{ServiceModel, Violation, ViolationCode};
 
+use super::SimConfig;
 use super::error::{ApiError, ValidationReason};
 use super::events::{DetailType, EventBus, EventContext, SimEvent};
-use super::quotas::{QuotaConfig, QuotaExceeded, Quotas};
+use super::quotas::{QuotaExceeded, Quotas};
 use super::reference_data::ReferenceData;
-use super::review::{self, ReviewConfig, ReviewDecision, ReviewTiming};
+use super::review::ReviewConfig;
 use super::rules::{self, RuleContext};
-use super::store::{self, AwsSide, Opportunity, ReviewStatus, State, Submission};
-
-/// One review step taken: the opportunity moved `from → to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviewTransition {
-    pub opportunity_id: String,
-    pub from: String,
-    pub to: String,
-}
-
-/// A review step to take later (automatic timing).
-#[derive(Debug)]
-pub(super) struct ScheduledStep {
-    pub opportunity_id: String,
-    pub round: u64,
-    pub after: Duration,
-}
+use super::store::{self, State};
+use super::tasks::TaskTiming;
+use super::timers::Timer;
 
 /// The simulated Partner Central account.
 #[derive(Debug)]
@@ -44,32 +31,37 @@ pub(super) struct Sim {
     pub region: String,
     pub review: ReviewConfig,
     pub reference: ReferenceData,
+    /// When Start…Task tasks end.
+    pub tasks: TaskTiming,
+    /// How long a referral waits for an answer, unless its spec says.
+    pub invitation_expiry: Duration,
     state: Mutex<State>,
     quotas: Mutex<Quotas>,
     events: EventBus,
-    schedule: mpsc::UnboundedSender<ScheduledStep>,
+    pub(super) timers: mpsc::UnboundedSender<Timer>,
 }
 
 impl Sim {
+    /// The account `config` describes, validating against `model`, publishing on `events`
+    /// and scheduling on `timers`.
     pub fn new(
         model: Arc<ServiceModel>,
-        account_id: String,
-        region: String,
-        review: ReviewConfig,
-        quotas: QuotaConfig,
+        config: &SimConfig,
         events: EventBus,
-        schedule: mpsc::UnboundedSender<ScheduledStep>,
+        timers: mpsc::UnboundedSender<Timer>,
     ) -> Sim {
         Sim {
             model,
-            account_id,
-            region,
-            review,
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            review: config.review.clone(),
+            tasks: config.tasks,
+            invitation_expiry: config.invitation_expiry,
             reference: ReferenceData::load(),
             state: Mutex::new(State::new()),
-            quotas: Mutex::new(Quotas::new(quotas)),
+            quotas: Mutex::new(Quotas::new(config.quotas)),
             events,
-            schedule,
+            timers,
         }
     }
 
@@ -206,10 +198,9 @@ impl Sim {
         }
     }
 
-    pub fn rule_context(&self, is_update: bool) -> RuleContext<'_> {
+    pub fn rule_context(&self, is_update: bool) -> RuleContext {
         RuleContext {
             today: time::OffsetDateTime::now_utc().date(),
-            reference: &self.reference,
             is_update,
             at_submission: false,
         }
@@ -298,239 +289,6 @@ impl Sim {
             );
         }
     }
-
-    /// Why `opportunity` cannot be submitted, if it cannot: its state, then the rules.
-    pub fn submission_problems(
-        &self,
-        opportunity: &Opportunity,
-        involvement_type: &str,
-        visibility: &str,
-    ) -> Result<(), SubmissionRefusal> {
-        if !matches!(
-            opportunity.review_status,
-            ReviewStatus::PendingSubmission | ReviewStatus::ActionRequired
-        ) {
-            return Err(SubmissionRefusal::State(Violation::new(
-                "LifeCycle.ReviewStatus",
-                ViolationCode::InvalidResourceState,
-                format!(
-                    "Cannot transition opportunity from status '{}' to 'Submitted'.",
-                    opportunity.review_status.as_str()
-                ),
-            )));
-        }
-        let violations = rules::submission_rules(
-            opportunity,
-            involvement_type,
-            visibility,
-            &self.rule_context(false),
-        );
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(SubmissionRefusal::Rules(violations))
-        }
-    }
-
-    /// Puts a checked opportunity into AWS's review.
-    pub fn mark_submitted(
-        &self,
-        state: &mut State,
-        id: &str,
-        submission: Submission,
-        schedule: bool,
-    ) {
-        let Some(o) = state.opportunities.get_mut(id) else {
-            return;
-        };
-        o.review_status = ReviewStatus::Submitted;
-        o.review_comments = None;
-        o.review_status_reason = None;
-        o.submission = Some(submission);
-        o.review_round += 1;
-        o.last_modified = store::next_modified(o.last_modified);
-        let (catalog, round) = (o.catalog.clone(), o.review_round);
-        self.publish_opportunity(state, DetailType::OpportunityUpdated, &catalog, id);
-        if schedule
-            && let ReviewTiming::Automatic {
-                in_review_after, ..
-            } = self.review.timing
-        {
-            let _ = self.schedule.send(ScheduledStep {
-                opportunity_id: id.to_owned(),
-                round,
-                after: in_review_after,
-            });
-        }
-    }
-
-    /// Moves one review on by a step: `Submitted → In review`, `In review → decision`. With
-    /// `round`, only if the review is still that round (a timer of an earlier submission is
-    /// void).
-    pub fn step_review(&self, id: &str, round: Option<u64>) -> Option<ReviewTransition> {
-        let mut state = self.state();
-        let o = state.opportunities.get(id)?;
-        if round.is_some_and(|r| r != o.review_round) {
-            return None;
-        }
-        match o.review_status {
-            ReviewStatus::Submitted => {
-                let o = state.opportunities.get_mut(id)?;
-                o.review_status = ReviewStatus::InReview;
-                o.last_modified = store::next_modified(o.last_modified);
-                let (catalog, round) = (o.catalog.clone(), o.review_round);
-                self.publish_opportunity(&mut state, DetailType::OpportunityUpdated, &catalog, id);
-                if let ReviewTiming::Automatic { decision_after, .. } = self.review.timing {
-                    let _ = self.schedule.send(ScheduledStep {
-                        opportunity_id: id.to_owned(),
-                        round,
-                        after: decision_after,
-                    });
-                }
-                Some(ReviewTransition {
-                    opportunity_id: id.to_owned(),
-                    from: ReviewStatus::Submitted.as_str().to_owned(),
-                    to: ReviewStatus::InReview.as_str().to_owned(),
-                })
-            }
-            ReviewStatus::InReview => {
-                let decision = self.review.policy.decide(o);
-                let to = self.apply_decision(&mut state, id, decision)?;
-                Some(ReviewTransition {
-                    opportunity_id: id.to_owned(),
-                    from: ReviewStatus::InReview.as_str().to_owned(),
-                    to: to.as_str().to_owned(),
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// Every opportunity whose review can move on.
-    pub fn reviews_in_progress(&self) -> Vec<String> {
-        self.state()
-            .opportunities
-            .values()
-            .filter(|o| o.review_status.in_validation())
-            .map(|o| o.id.clone())
-            .collect()
-    }
-
-    /// AWS's decision, as the partner and AWS's side see it afterwards.
-    pub fn apply_decision(
-        &self,
-        state: &mut State,
-        id: &str,
-        decision: ReviewDecision,
-    ) -> Option<ReviewStatus> {
-        let now = store::now();
-        let o = state.opportunities.get_mut(id)?;
-        let to = match decision {
-            ReviewDecision::Approve => {
-                o.review_status = ReviewStatus::Approved;
-                o.review_comments = None;
-                o.review_status_reason = None;
-                let next_steps = "AWS seller assigned; schedule the introduction call with the AWS account team.".to_owned();
-                let aws_stage = o
-                    .body_str("LifeCycle.Stage")
-                    .filter(|s| {
-                        self.model
-                            .enum_values("AwsOpportunityStage")
-                            .is_some_and(|v| v.iter().any(|x| x == s))
-                    })
-                    .unwrap_or("Prospect")
-                    .to_owned();
-                o.aws = Some(AwsSide {
-                    stage: Some(aws_stage),
-                    closed_lost_reason: None,
-                    next_steps: Some(next_steps.clone()),
-                    next_steps_history: vec![(next_steps, now)],
-                    team: review::aws_team(),
-                    insights: Some(review::insights(o)),
-                });
-                ReviewStatus::Approved
-            }
-            ReviewDecision::Reject { reason, comments } => {
-                o.review_status = ReviewStatus::Rejected;
-                o.review_comments = Some(comments);
-                o.review_status_reason = Some(reason);
-                o.aws = Some(AwsSide {
-                    stage: Some("Closed Lost".to_owned()),
-                    closed_lost_reason: Some("Failed Vetting".to_owned()),
-                    ..AwsSide::default()
-                });
-                ReviewStatus::Rejected
-            }
-            ReviewDecision::ActionRequired { reason, comments } => {
-                o.review_status = ReviewStatus::ActionRequired;
-                o.review_comments = Some(comments);
-                o.review_status_reason = Some(reason);
-                ReviewStatus::ActionRequired
-            }
-        };
-        o.last_modified = store::next_modified(o.last_modified);
-        let catalog = o.catalog.clone();
-        let invitation_id = o.submission.as_ref().and_then(|s| s.invitation_id.clone());
-        // The invitation the submission sent to AWS is answered with the decision
-        // (ace-api.md §9: AWS approves → Invitation Accepted; rejects → Invitation Rejected).
-        let invitation_event = match to {
-            ReviewStatus::Approved => Some(("ACCEPTED", DetailType::EngagementInvitationAccepted)),
-            ReviewStatus::Rejected => Some(("REJECTED", DetailType::EngagementInvitationRejected)),
-            _ => None,
-        };
-        if let (Some(inv_id), Some((status, detail_type))) = (invitation_id, invitation_event)
-            && let Some(inv) = state.invitations.get_mut(&inv_id)
-        {
-            inv.status = status.to_owned();
-            let inv = inv.clone();
-            self.publish_invitation(state, detail_type, &inv);
-        }
-        self.publish_opportunity(state, DetailType::OpportunityUpdated, &catalog, id);
-        Some(to)
-    }
-
-    /// Runs the automatic review timers until `stop` fires; holds the service weakly so a
-    /// stopped simulator can go away.
-    pub async fn run_schedule(
-        sim: Weak<Sim>,
-        mut steps: mpsc::UnboundedReceiver<ScheduledStep>,
-        stop: CancellationToken,
-    ) {
-        loop {
-            let step = tokio::select! {
-                _ = stop.cancelled() => return,
-                step = steps.recv() => match step { Some(s) => s, None => return },
-            };
-            let sim = sim.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = tokio::time::sleep(step.after) => {
-                        if let Some(sim) = sim.upgrade() {
-                            sim.step_review(&step.opportunity_id, Some(step.round));
-                        }
-                    }
-                }
-            });
-        }
-    }
-}
-
-/// Why a submission was refused.
-#[derive(Debug)]
-pub(super) enum SubmissionRefusal {
-    State(Violation),
-    Rules(Vec<Violation>),
-}
-
-impl SubmissionRefusal {
-    pub fn violations(self) -> Vec<Violation> {
-        match self {
-            Self::State(v) => vec![v],
-            Self::Rules(v) => v,
-        }
-    }
 }
 
 fn token_key(operation: &str, input: &Value) -> Option<(String, String, String)> {
@@ -609,4 +367,18 @@ pub(super) fn filter_list(input: &Value, member: &str) -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect()
     })
+}
+
+/// A string member of a request; absent reads as empty (the model's validation already
+/// refused a missing required member).
+pub(super) fn str_of<'v>(input: &'v Value, member: &str) -> &'v str {
+    input
+        .get(member)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// A ValidationException for broken business rules.
+pub(super) fn business(violations: Vec<Violation>) -> ApiError {
+    ApiError::validation(ValidationReason::BusinessValidationFailed, violations)
 }

@@ -153,26 +153,88 @@ pub struct Invitation {
     pub receiver_account_id: String,
     pub message: Option<String>,
     pub rejection_reason: Option<String>,
-    /// `{"OpportunityInvitation": {...}}`.
+    /// `{"OpportunityInvitation": {...}}`: what the invitation shares.
     pub payload: Value,
+    /// An AWS referral's opportunity body with what AWS withholds until acceptance (the
+    /// customer's full address, contacts and AWS account).
+    pub withheld: Option<Value>,
     /// SENDER: the opportunity submitted; RECEIVER: the opportunity created on acceptance.
     pub opportunity_id: Option<String>,
 }
 
-/// An asynchronous task of the service; the simulator finishes them while answering.
+/// The two kinds of asynchronous task the simulator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// StartEngagementFromOpportunityTask: the submission of a partner opportunity.
+    EngagementFromOpportunity,
+    /// StartEngagementByAcceptingInvitationTask: the acceptance of an AWS referral.
+    EngagementByAcceptingInvitation,
+}
+
+impl TaskKind {
+    /// The Start…Task operation.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Self::EngagementFromOpportunity => "StartEngagementFromOpportunityTask",
+            Self::EngagementByAcceptingInvitation => "StartEngagementByAcceptingInvitationTask",
+        }
+    }
+
+    /// The resource kind in the task's ARN.
+    pub fn arn_kind(self) -> &'static str {
+        match self {
+            Self::EngagementFromOpportunity => "engagement-from-opportunity-task",
+            Self::EngagementByAcceptingInvitation => "engagement-by-accepting-invitation-task",
+        }
+    }
+}
+
+/// `TaskStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    InProgress,
+    Complete,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Complete => "COMPLETE",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// An asynchronous task of the service: started `IN_PROGRESS`, finished later (or at once,
+/// depending on the simulator's task timing) as `COMPLETE` or `FAILED`.
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: String,
     pub arn: String,
+    pub kind: TaskKind,
     pub catalog: String,
     pub start_time: OffsetDateTime,
-    pub status: String,
+    pub status: TaskStatus,
     pub message: Option<String>,
     pub reason_code: Option<String>,
     pub opportunity_id: Option<String>,
     pub resource_snapshot_job_id: Option<String>,
     pub engagement_id: Option<String>,
     pub engagement_invitation_id: Option<String>,
+    /// The Start…Task request: what the task does when it runs.
+    pub request: Value,
+}
+
+impl Task {
+    /// Ends the task as `FAILED` with AWS's reason code (ace-api.md §7: task failures are not
+    /// errors of the call).
+    pub fn fail(&mut self, reason_code: &str, message: impl Into<String>) {
+        self.status = TaskStatus::Failed;
+        self.reason_code = Some(reason_code.to_owned());
+        self.message = Some(message.into());
+    }
 }
 
 /// A remembered `ClientToken`: the request it came with and the answer it got.
@@ -261,7 +323,9 @@ pub struct State {
     /// By (operation, catalog, token).
     pub tokens: HashMap<(String, String, String), TokenRecord>,
     pub invitations: BTreeMap<String, Invitation>,
+    /// StartEngagementFromOpportunityTask's tasks, in start order.
     pub from_opportunity_tasks: Vec<Task>,
+    /// StartEngagementByAcceptingInvitationTask's tasks, in start order.
     pub by_invitation_tasks: Vec<Task>,
     pub calls: BTreeMap<String, u64>,
     /// The most recent calls, in arrival order.
@@ -319,6 +383,29 @@ impl State {
             .find(|i| i.catalog == catalog && (i.id == identifier || i.arn == identifier))
             .map(|i| i.id.clone())
             .ok_or_else(|| ApiError::not_found(identifier))
+    }
+
+    /// The tasks of one kind, in start order.
+    pub fn tasks(&self, kind: TaskKind) -> &[Task] {
+        match kind {
+            TaskKind::EngagementFromOpportunity => &self.from_opportunity_tasks,
+            TaskKind::EngagementByAcceptingInvitation => &self.by_invitation_tasks,
+        }
+    }
+
+    pub fn tasks_mut(&mut self, kind: TaskKind) -> &mut Vec<Task> {
+        match kind {
+            TaskKind::EngagementFromOpportunity => &mut self.from_opportunity_tasks,
+            TaskKind::EngagementByAcceptingInvitation => &mut self.by_invitation_tasks,
+        }
+    }
+
+    pub fn task(&self, kind: TaskKind, id: &str) -> Option<&Task> {
+        self.tasks(kind).iter().find(|t| t.id == id)
+    }
+
+    pub fn task_mut(&mut self, kind: TaskKind, id: &str) -> Option<&mut Task> {
+        self.tasks_mut(kind).iter_mut().find(|t| t.id == id)
     }
 
     /// Takes one use of an injected fault for `operation`.

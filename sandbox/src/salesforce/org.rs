@@ -249,6 +249,55 @@ impl Org {
         }
     }
 
+    /// Records of `sobject_type` (live) whose `field` holds `value`, compared as Salesforce
+    /// compares External IDs: text without regard to case.
+    pub fn find_by(&self, sobject_type: &str, field: &str, value: &str) -> Vec<&Record> {
+        self.live_records(sobject_type)
+            .into_iter()
+            .filter(|r| {
+                r.fields
+                    .get(field)
+                    .is_some_and(|v| v.to_text().eq_ignore_ascii_case(value))
+            })
+            .collect()
+    }
+
+    /// `DUPLICATE_VALUE` when a unique field would take a value another record holds.
+    fn check_unique<'v>(
+        &self,
+        sobject_type: &str,
+        id: Option<&SfRecordId>,
+        values: impl IntoIterator<Item = (&'v str, &'v FieldValue)>,
+    ) -> Result<(), Rejection> {
+        let Some(object) = self.schema.object(sobject_type) else {
+            return Ok(());
+        };
+        for (name, value) in values {
+            let Some(def) = object.field(name) else {
+                continue;
+            };
+            if !def.unique {
+                continue;
+            }
+            let text = value.to_text();
+            if let Some(other) = self
+                .find_by(object.name, def.name, &text)
+                .into_iter()
+                .find(|r| Some(&r.id) != id)
+            {
+                return Err(Rejection::new(
+                    400,
+                    "DUPLICATE_VALUE",
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {}",
+                        def.name, other.id
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Changes fields of a record as `editor`, after the lock fault switch had its say.
     pub fn update(
         &mut self,
@@ -256,7 +305,11 @@ impl Org {
         changes: BTreeMap<&'static str, Option<FieldValue>>,
         editor: &SfUserId,
     ) -> Result<(), Rejection> {
-        self.writable(id)?;
+        let sobject_type = self.writable(id)?.sobject_type;
+        let set = changes
+            .iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| (*name, v)));
+        self.check_unique(sobject_type, Some(id), set)?;
         if self.faults.lock_failures > 0 {
             self.faults.lock_failures -= 1;
             return Err(Rejection::new(
@@ -288,7 +341,8 @@ impl Org {
         Ok(())
     }
 
-    /// Creates a record as `editor`.
+    /// Creates a record as `editor`; the workflow rule sees it as a change from nothing, so a
+    /// record created in the state the rule watches for fires it.
     pub fn create(
         &mut self,
         sobject_type: &str,
@@ -319,11 +373,22 @@ impl Org {
             }
             return Err(rejection);
         }
+        self.check_unique(
+            object.name,
+            None,
+            values.iter().map(|(name, value)| (name.as_str(), value)),
+        )?;
         if object.name == "Opportunity" {
             derive_stage_fields(&mut values, &BTreeMap::new(), false);
         }
         let id = self.mint_id(object.prefix);
         self.insert(object.name, id.clone(), values, editor);
+        let after = self
+            .records
+            .get(&id)
+            .map(|r| r.fields.clone())
+            .unwrap_or_default();
+        self.evaluate_rule(object.name, &id, &BTreeMap::new(), &after, editor);
         Ok(id)
     }
 

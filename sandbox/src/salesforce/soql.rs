@@ -1,6 +1,6 @@
-//! The SOQL the simulator understands: `SELECT f1, Rel.f2 FROM Object [WHERE Id = 'x' |
-//! WHERE Id IN ('x', …)] [LIMIT n]`, with Salesforce's error codes and caret-style messages
-//! for what it cannot run.
+//! The SOQL the simulator understands: `SELECT f1, Rel.f2 FROM Object [WHERE Field = 'x' |
+//! WHERE Field IN ('x', …)] [LIMIT n]` (a field of the object; `true`/`false` for checkboxes),
+//! with Salesforce's error codes and caret-style messages for what it cannot run.
 
 use super::schema::{Rejection, Schema};
 
@@ -22,8 +22,16 @@ pub struct Query {
     pub object: &'static str,
     pub fields: Vec<Selected>,
     /// `None`: every record.
-    pub ids: Option<Vec<String>>,
+    pub filter: Option<Filter>,
     pub limit: Option<usize>,
+}
+
+/// `WHERE field = value` or `WHERE field IN (values)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub field: &'static str,
+    /// The literals, as written (`true`/`false` for checkboxes).
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,21 +215,43 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
         fields.push(selected);
     }
 
-    let mut ids = None;
+    let mut filter = None;
     if word_is(pos, "WHERE") {
         pos += 1;
-        if !word_is(pos, "Id") {
-            return Err(unexpected(pos));
-        }
+        let (field_at, field_name) = match tokens.get(pos) {
+            Some((at, Token::Word(w))) => (*at, w.clone()),
+            _ => return Err(unexpected(pos)),
+        };
+        let field = object.field(&field_name).ok_or_else(|| {
+            Rejection::new(
+                400,
+                "INVALID_FIELD",
+                located(
+                    soql,
+                    field_at,
+                    &format!(
+                        "No such column '{field_name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+                        object.name
+                    ),
+                ),
+            )
+        })?;
         pos += 1;
+        // A string literal, or the words a checkbox compares with.
+        let literal = |pos: usize| match tokens.get(pos) {
+            Some((_, Token::Literal(v))) => Some(v.clone()),
+            Some((_, Token::Word(w)))
+                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+            {
+                Some(w.to_ascii_lowercase())
+            }
+            _ => None,
+        };
         let mut list = Vec::new();
         match tokens.get(pos) {
             Some((_, Token::Punct('='))) => {
                 pos += 1;
-                match tokens.get(pos) {
-                    Some((_, Token::Literal(id))) => list.push(id.clone()),
-                    _ => return Err(unexpected(pos)),
-                }
+                list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
                 pos += 1;
             }
             Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("IN") => {
@@ -231,10 +261,7 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
                 }
                 pos += 1;
                 loop {
-                    match tokens.get(pos) {
-                        Some((_, Token::Literal(id))) => list.push(id.clone()),
-                        _ => return Err(unexpected(pos)),
-                    }
+                    list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
                     pos += 1;
                     match tokens.get(pos) {
                         Some((_, Token::Punct(','))) => pos += 1,
@@ -248,20 +275,25 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
             }
             _ => return Err(unexpected(pos)),
         }
-        for id in &list {
-            if ace_sync::domain::ids::SfRecordId::parse(id).is_err() {
-                return Err(Rejection::new(
-                    400,
-                    "INVALID_QUERY_FILTER_OPERATOR",
-                    located(
-                        soql,
-                        at(pos.saturating_sub(1)),
-                        &format!("invalid ID field: {id}"),
-                    ),
-                ));
+        if field.name == "Id" {
+            for id in &list {
+                if ace_sync::domain::ids::SfRecordId::parse(id).is_err() {
+                    return Err(Rejection::new(
+                        400,
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        located(
+                            soql,
+                            at(pos.saturating_sub(1)),
+                            &format!("invalid ID field: {id}"),
+                        ),
+                    ));
+                }
             }
         }
-        ids = Some(list);
+        filter = Some(Filter {
+            field: field.name,
+            values: list,
+        });
     }
     let mut limit = None;
     if word_is(pos, "LIMIT") {
@@ -280,7 +312,7 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
     Ok(Query {
         object: object.name,
         fields,
-        ids,
+        filter,
         limit,
     })
 }
@@ -307,14 +339,35 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(q.ids.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            q.filter.as_ref().map(|f| (f.field, f.values.len())),
+            Some(("Id", 2))
+        );
         assert_eq!(q.limit, Some(5));
         let q = parse(
             "SELECT Name FROM Account WHERE Id = '0015g00000LmNoPAAV'",
             &schema,
         )
         .unwrap();
-        assert_eq!(q.ids, Some(vec!["0015g00000LmNoPAAV".to_owned()]));
+        assert_eq!(
+            q.filter,
+            Some(Filter {
+                field: "Id",
+                values: vec!["0015g00000LmNoPAAV".to_owned()]
+            })
+        );
+        let q = parse(
+            "SELECT Id FROM Opportunity WHERE ace_sync__c = TRUE",
+            &schema,
+        )
+        .unwrap();
+        assert_eq!(
+            q.filter,
+            Some(Filter {
+                field: "ACE_Sync__c",
+                values: vec!["true".to_owned()]
+            })
+        );
     }
 
     #[test]
@@ -358,6 +411,12 @@ mod tests {
                 .unwrap_err()
                 .code,
             "INVALID_QUERY_FILTER_OPERATOR"
+        );
+        assert_eq!(
+            parse("SELECT Id FROM Opportunity WHERE Nope__c = 'x'", &schema)
+                .unwrap_err()
+                .code,
+            "INVALID_FIELD"
         );
     }
 }

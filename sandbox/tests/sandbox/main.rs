@@ -3,6 +3,9 @@
 
 mod demo;
 mod partner_central_sim;
+mod rules_agree;
+mod salesforce_clients;
+mod salesforce_records;
 
 /// Lets the moved modules keep naming `crate::helpers::{env, sqs}`.
 mod helpers {
