@@ -436,6 +436,10 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
         ("ACE_SYNC_HTTP__PORT", "0".into()),
         ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", queue.url.clone()),
         ("ACE_SYNC_QUEUE__ENDPOINT_URL", endpoint.clone()),
+        (
+            "ACE_SYNC_SALESFORCE__ORG_IDS",
+            "[\"00D5g00000ABCdeEAH\"]".into(),
+        ),
         ("ACE_SYNC_TELEMETRY__FORMAT", "json".into()),
         ("ACE_SYNC_TELEMETRY__FILTER", "trace".into()),
     ]);
@@ -502,7 +506,13 @@ fn configuration_errors_name_the_key_and_where_it_came_from() {
     assert!(stderr.contains("queue.send_attempts"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 
-    let fine = run(&[]);
+    let fine = run(&[
+        ("ACE_SYNC_SALESFORCE__ORG_IDS", "[\"00D5g00000ABCdeEAH\"]"),
+        (
+            "ACE_SYNC_QUEUE__CHANGES_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/changes.fifo",
+        ),
+    ]);
     assert_eq!(
         fine.status.code(),
         Some(0),
@@ -541,8 +551,10 @@ async fn the_ingress_serves_on_a_socket_bound_before_it_was_built() {
     // Whoever must know the address first (the demo's Salesforce simulator) binds it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let settings =
-        ace_sync::config::Settings::from_toml_layers(&["[http]\nport = 1\nworkers = 1\n"]).unwrap();
+    let settings = ace_sync::config::Settings::from_toml_layers(&[
+        "[http]\nport = 1\nworkers = 1\n[salesforce]\norg_ids = [\"00D5g00000ABCdeEAH\"]\n",
+    ])
+    .unwrap();
     let queue = ace_sync::adapters::memory_queue::MemoryQueue::new(
         "bound-first",
         settings.queue.memory.clone(),
