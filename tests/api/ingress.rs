@@ -428,11 +428,14 @@ impl Drop for ServeProcess {
 }
 
 #[tokio::test]
-async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_level() {
+async fn the_session_id_and_the_shared_secret_reach_neither_the_logs_nor_the_queue_even_at_trace_level()
+ {
     let endpoint = env::sqs_endpoint();
     let client = sqs::client(&endpoint);
     let queue = sqs::fifo_queue(&client, "session", 5).await;
+    let shared_secret = "s3cret-in-the-outbound-message-url";
     let process = ServeProcess::start(&[
+        ("ACE_SYNC_INGRESS__SHARED_SECRET", shared_secret.into()),
         ("ACE_SYNC_HTTP__PORT", "0".into()),
         ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", queue.url.clone()),
         ("ACE_SYNC_QUEUE__ENDPOINT_URL", endpoint.clone()),
@@ -444,17 +447,22 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
         ("ACE_SYNC_TELEMETRY__FILTER", "trace".into()),
     ]);
     assert!(MULTI.contains(SESSION_ID));
-    let response = reqwest::Client::new()
-        .post(format!(
-            "http://127.0.0.1:{}/salesforce/outbound-message",
-            process.port
-        ))
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(MULTI)
-        .send()
+    // The secret in the path, as the README's outbound message is set up; and a wrong one.
+    let post = |path: String| {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}{path}", process.port))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(MULTI)
+            .send()
+    };
+    let response = post(format!("/salesforce/outbound-message/{shared_secret}"))
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+    let wrong = post("/salesforce/outbound-message/s3cret-guessed-wrongly-by-someone".into())
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
     let queued = sqs::drain(&client, &queue.url).await;
     let logs = process.stop();
 
@@ -472,6 +480,7 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
     let secret_part = SESSION_ID.split('!').nth(1).unwrap();
     for line in logs.iter().chain(queued.iter()) {
         assert!(!line.contains(secret_part), "session id leaked: {line}");
+        assert!(!line.contains("s3cret"), "a shared secret leaked: {line}");
     }
 }
 
