@@ -48,6 +48,34 @@ pub enum Command {
         #[command(subcommand)]
         command: MappingCommand,
     },
+    /// Look at what is parked in a queue's dead-letter queue, and move it back.
+    Dlq {
+        /// The events queue's dead-letter queue instead of the changes queue's.
+        #[arg(long, global = true)]
+        events: bool,
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DlqCommand {
+    /// How many messages are parked, by reason.
+    Stats,
+    /// Every parked message: its record, what triggered it, when and why it was parked.
+    List,
+    /// Moves parked messages back to their source queue (all, or those the options select).
+    Replay {
+        /// Only this Salesforce record's.
+        #[arg(long)]
+        record: Option<String>,
+        /// Only those whose reason contains this text.
+        #[arg(long)]
+        reason: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -152,9 +180,87 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
                 });
                 healthcheck(&url, timeout).await.map_err(boxed)
             }
+            Command::Dlq { events, command } => {
+                crate::telemetry::init(&settings.telemetry);
+                dlq(&settings, events, command).await.map_err(boxed)
+            }
             Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     })
+}
+
+/// `ace-sync dlq …` on the queue the settings name.
+async fn dlq(settings: &Settings, events: bool, command: DlqCommand) -> Result<(), CommandError> {
+    use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
+    use crate::ops::dlq as ops;
+    let (key, url) = if events {
+        ("queue.events_queue_url", &settings.queue.events_queue_url)
+    } else {
+        ("queue.changes_queue_url", &settings.queue.changes_queue_url)
+    };
+    let Some(url) = url else {
+        return Err(CommandError::Usage(format!(
+            "`{key}` is not set: the dead-letter queue is found from its queue's redrive policy"
+        )));
+    };
+    let client = sqs::client(&settings.queue).await;
+    let metrics = SqsMetrics::register(&mut crate::metrics::registry());
+    let open = |url: &url::Url| {
+        SqsQueue::new(
+            client.clone(),
+            url,
+            SendPolicy::from_settings(&settings.queue),
+            metrics.clone(),
+        )
+        .with_receive_visibility(ops::peek_visibility())
+    };
+    let source = open(url);
+    let redrive = source
+        .redrive()
+        .await
+        .map_err(CommandError::Queue)?
+        .ok_or_else(|| {
+            CommandError::Usage(format!(
+                "{url} has no redrive policy, so no dead-letter queue"
+            ))
+        })?;
+    let dlq_url = url::Url::parse(&redrive.dead_letter_queue_url).map_err(|e| {
+        CommandError::Usage(format!(
+            "the dead-letter queue's URL {:?}: {e}",
+            redrive.dead_letter_queue_url
+        ))
+    })?;
+    let dlq = open(&dlq_url);
+    match command {
+        DlqCommand::Stats => {
+            let parked = ops::list(&dlq).await.map_err(CommandError::Queue)?;
+            println!("{} message(s) parked in {dlq_url}", parked.len());
+            for (reason, count) in ops::stats(&parked) {
+                println!("{count:>6}  {reason}");
+            }
+        }
+        DlqCommand::List => {
+            let parked = ops::list(&dlq).await.map_err(CommandError::Queue)?;
+            print!("{}", ops::render_list(&parked));
+            println!("{} message(s) parked in {dlq_url}", parked.len());
+        }
+        DlqCommand::Replay {
+            record,
+            reason,
+            limit,
+        } => {
+            let filter = ops::Filter {
+                record,
+                reason,
+                limit,
+            };
+            let moved = ops::replay(&dlq, &source, &filter)
+                .await
+                .map_err(CommandError::Replay)?;
+            println!("{moved} message(s) moved back to {url}");
+        }
+    }
+    Ok(())
 }
 
 /// `ace-sync config check`: every problem start would refuse for `role` (the settings were
@@ -255,6 +361,12 @@ pub enum CommandError {
     Server(#[source] std::io::Error),
     #[error("{url} answered {status}")]
     Unhealthy { url: String, status: u16 },
+    #[error("{0}")]
+    Usage(String),
+    #[error("the queue failed")]
+    Queue(#[source] crate::ports::queue::QueueError),
+    #[error("the replay stopped")]
+    Replay(#[source] crate::ops::dlq::ReplayError),
     #[error("cannot reach {url}")]
     Unreachable {
         url: String,

@@ -19,6 +19,7 @@ use crate::adapters::partner_central::{self as pc, PartnerCentralClient, Partner
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
 use crate::config::{QueueSettings, Settings};
+use crate::health::Outages;
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
@@ -187,6 +188,7 @@ pub struct Application {
     events: Option<QueueHandle>,
     reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
+    outages: Outages,
 }
 
 impl Application {
@@ -232,6 +234,7 @@ impl Application {
             None => QueueHandle::events(&settings, sqs_metrics).await,
         };
 
+        let outages = Outages::register(&mut registry);
         let mut workers = Vec::new();
         let mut reconciler = None;
         if role.works() {
@@ -255,6 +258,7 @@ impl Application {
                     built.clone(),
                     changes.as_job_queue(),
                     check_again,
+                    outages.clone(),
                 )),
                 config.clone(),
                 worker_metrics.clone(),
@@ -268,6 +272,7 @@ impl Application {
                         changes.as_job_queue(),
                         built.catalog(),
                         EventMetrics::register(&mut registry),
+                        outages.clone(),
                     )),
                     config,
                     worker_metrics,
@@ -290,6 +295,7 @@ impl Application {
             changes.as_job_queue(),
             ingress_metrics,
             registry_handle.clone(),
+            outages.clone(),
         )?;
         Ok(Application {
             port,
@@ -299,6 +305,7 @@ impl Application {
             events,
             reconciler,
             registry: registry_handle,
+            outages: outages.clone(),
         })
     }
 
@@ -326,6 +333,12 @@ impl Application {
 
     pub fn metrics(&self) -> &MetricsRegistry {
         &self.registry
+    }
+
+    /// The deployment problems the workers met and have not seen fixed (what `/health/ready`
+    /// answers `degraded` for).
+    pub fn outages(&self) -> &Outages {
+        &self.outages
     }
 
     /// Serves and works until `shutdown` is cancelled. The server stops accepting and lets
@@ -370,6 +383,7 @@ fn serve(
     queue: Arc<dyn JobQueue>,
     metrics: IngressMetrics,
     registry: MetricsRegistry,
+    outages: Outages,
 ) -> Result<(u16, actix_web::dev::Server), StartupError> {
     let state = IngressState {
         queue: queue.clone(),
@@ -382,6 +396,7 @@ fn serve(
         body_limit: settings.http.body_limit_bytes,
         metrics,
         registry,
+        outages,
     };
     let address = match &listener {
         Some(listener) => listener

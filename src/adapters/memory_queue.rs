@@ -4,7 +4,7 @@
 //! It is **not durable**: whatever is on it is lost when the process stops, and a message it
 //! acknowledged to Salesforce may therefore never be processed. `startup` says so loudly.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,6 +50,8 @@ struct Stored {
     receive_count: u32,
     /// `Some` while in flight: the current receipt and when the message becomes visible again.
     in_flight: Option<(String, Instant)>,
+    /// Message attributes (set on a message moved here with a reason).
+    attributes: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for MemoryQueue {
@@ -105,6 +107,10 @@ impl MemoryQueue {
     }
 
     fn push(&self, message: OutgoingMessage) {
+        self.push_with(message, BTreeMap::new());
+    }
+
+    fn push_with(&self, message: OutgoingMessage, attributes: BTreeMap<String, String>) {
         let now = Instant::now();
         let mut state = self.lock();
         let window = self.inner.settings.deduplication_window;
@@ -130,6 +136,7 @@ impl MemoryQueue {
             sent_at_ms: unix_ms(),
             receive_count: 0,
             in_flight: None,
+            attributes,
         });
     }
 
@@ -175,6 +182,7 @@ impl MemoryQueue {
                 receive_count: stored.receive_count,
                 group_id: Some(stored.group_id.clone()),
                 sent_at_ms: Some(stored.sent_at_ms),
+                attributes: stored.attributes.clone(),
             });
         }
         let moved: Vec<Stored> = to_dead_letter
@@ -286,5 +294,34 @@ impl JobSource for MemoryQueue {
                 source: "the receipt handle is not that of a message in flight".into(),
             }),
         }
+    }
+
+    async fn max_receive_count(&self) -> Result<Option<u32>, QueueError> {
+        Ok(self
+            .inner
+            .dead_letters
+            .as_ref()
+            .map(|_| self.inner.settings.max_receive_count))
+    }
+
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
+        let Some(dlq) = &self.inner.dead_letters else {
+            return Err(QueueError::Refused {
+                operation: "dead_letter",
+                source: format!("queue {} has no dead-letter queue", self.inner.name).into(),
+            });
+        };
+        dlq.push_with(
+            OutgoingMessage {
+                group_id: message
+                    .group_id
+                    .clone()
+                    .unwrap_or_else(|| message.message_id.clone()),
+                dedup_id: format!("dlq:{}", message.message_id),
+                body: message.body.clone(),
+            },
+            crate::ports::queue::dead_letter_attributes(reason, message.receive_count),
+        );
+        self.delete(std::slice::from_ref(&message.receipt)).await
     }
 }

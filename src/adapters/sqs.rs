@@ -21,6 +21,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use url::Url;
 
+mod redrive;
+pub use self::redrive::Redrive;
+
 use crate::config::QueueSettings;
 use crate::ports::queue::{
     EnqueueError, JobQueue, JobSource, OutgoingMessage, QueueError, Receipt, ReceivedMessage,
@@ -471,6 +474,7 @@ impl JobSource for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_attribute_names("All")
             .set_visibility_timeout(
                 self.receive_visibility
                     .map(|t| t.as_secs().min(12 * 3600) as i32),
@@ -504,6 +508,17 @@ impl JobSource for SqsQueue {
                     group_id: attribute(MessageSystemAttributeName::MessageGroupId),
                     sent_at_ms: attribute(MessageSystemAttributeName::SentTimestamp)
                         .and_then(|n| n.parse().ok()),
+                    attributes: message
+                        .message_attributes()
+                        .map(|attributes| {
+                            attributes
+                                .iter()
+                                .filter_map(|(name, value)| {
+                                    Some((name.clone(), value.string_value()?.to_owned()))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
             })
             .collect())
@@ -580,6 +595,14 @@ impl JobSource for SqsQueue {
                 Err(classify("ChangeMessageVisibility", e))
             }
         }
+    }
+
+    async fn max_receive_count(&self) -> Result<Option<u32>, QueueError> {
+        Ok(self.redrive().await?.map(|r| r.max_receive_count))
+    }
+
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
+        self.move_to_dead_letters(message, reason).await
     }
 }
 

@@ -9,7 +9,7 @@ use super::IngressState;
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `unavailable`.
+    /// `ok`, `unavailable` (the queue does not answer) or `degraded` (a deployment problem).
     pub status: &'static str,
     /// Which queue backs the ingress: `sqs` or `memory`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,19 +35,33 @@ pub async fn live() -> HttpResponse {
     })
 }
 
-/// The queue answers, so outbound messages can be accepted. One cheap call
-/// (`GetQueueAttributes` on SQS).
+/// The queue answers, so outbound messages can be accepted (one cheap call,
+/// `GetQueueAttributes` on SQS), and the workers met no deployment problem they have not seen
+/// fixed since (`degraded`, with what to fix).
 #[utoipa::path(
     tag = "operations",
     operation_id = "ready",
     responses(
         (status = 200, description = "The queue answers; outbound messages can be accepted.", body = Health),
-        (status = 503, description = "The queue does not answer; outbound messages would be refused with 503.", body = Health),
+        (status = 503, description = "The queue does not answer (outbound messages would be refused with 503), or the workers are held up by a deployment problem (`degraded`: the reason says what to fix).", body = Health),
     ),
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<IngressState>) -> HttpResponse {
     let queue = Some(state.queue.kind());
+    let outages = state.outages.open();
+    if !outages.is_empty() {
+        let reason = outages
+            .iter()
+            .map(|o| format!("{} since {}: {}", o.kind.label(), o.since, o.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return HttpResponse::ServiceUnavailable().json(Health {
+            status: "degraded",
+            queue,
+            reason: Some(reason),
+        });
+    }
     match state.queue.ping().await {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ok",

@@ -35,6 +35,8 @@ pub struct IngressState {
     pub body_limit: usize,
     pub metrics: IngressMetrics,
     pub registry: MetricsRegistry,
+    /// The deployment problems the process's workers met and have not seen fixed.
+    pub outages: crate::health::Outages,
 }
 
 /// Mounts the operations routes only (health and metrics): what a worker-only process serves.

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::ace::mapping::Submission;
 use crate::ace::opportunity::{AceOpportunity, Opportunity, ReviewStatus};
-use crate::domain::disposition::Classify;
+use crate::domain::disposition::{Classify, OutageKind};
 use crate::domain::ids::{AceOpportunityId, ClientToken};
 
 /// What CreateOpportunity answered.
@@ -326,6 +326,21 @@ fn field_errors(errors: &[FieldError]) -> String {
         })
         .collect();
     format!(" [{}]", list.join("; "))
+}
+
+impl AceError {
+    /// When only an operator can fix this, what kind of outage it is: Partner Central denies
+    /// the account or role, or does not know something the settings name (a solution), or
+    /// answers what this version cannot read.
+    pub fn deployment_problem(&self) -> Option<OutageKind> {
+        match self {
+            AceError::AccessDenied { .. } | AceError::NotFound { .. } => {
+                Some(OutageKind::PartnerCentralAccess)
+            }
+            AceError::Unexpected { .. } => Some(OutageKind::Unexpected),
+            _ => None,
+        }
+    }
 }
 
 impl Classify for AceError {

@@ -6,6 +6,7 @@
 //! dropped, a received message stays invisible for the visibility timeout, and a message
 //! received more than the redrive limit moves to the dead-letter queue.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -73,6 +74,31 @@ pub struct ReceivedMessage {
     pub group_id: Option<String>,
     /// When the message was first sent, in milliseconds since the Unix epoch.
     pub sent_at_ms: Option<u64>,
+    /// String message attributes (a dead-lettered message's [`DEAD_LETTER_REASON`], …).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Message attribute of a message ace-sync moved to a dead-letter queue: why it gave up.
+pub const DEAD_LETTER_REASON: &str = "ace_sync_reason";
+/// … when (RFC 3339).
+pub const DEAD_LETTER_AT: &str = "ace_sync_dead_lettered_at";
+/// … after how many receives.
+pub const DEAD_LETTER_RECEIVES: &str = "ace_sync_receive_count";
+
+/// The attributes a message moved to the dead-letter queue carries: why, when, after how
+/// many receives. The reason is cut to what a message attribute comfortably holds.
+pub fn dead_letter_attributes(reason: &str, receive_count: u32) -> BTreeMap<String, String> {
+    let at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    BTreeMap::from([
+        (
+            DEAD_LETTER_REASON.to_owned(),
+            reason.chars().take(1000).collect(),
+        ),
+        (DEAD_LETTER_AT.to_owned(), at),
+        (DEAD_LETTER_RECEIVES.to_owned(), receive_count.to_string()),
+    ])
 }
 
 /// What failed when talking to a queue.
@@ -153,6 +179,15 @@ pub trait JobSource: Send + Sync + fmt::Debug {
     /// Makes a received message visible again after `delay` (0 = now).
     async fn change_visibility(&self, receipt: &Receipt, delay: Duration)
     -> Result<(), QueueError>;
+
+    /// The queue's redrive limit: a message received this many times goes to the
+    /// dead-letter queue instead of coming back. `None` when the queue has no redrive policy.
+    async fn max_receive_count(&self) -> Result<Option<u32>, QueueError>;
+
+    /// Moves a received message to the dead-letter queue now, keeping why (`reason`, as
+    /// message attributes that `ace-sync dlq` reads), then deletes it here. Used on a
+    /// message's last receive, instead of letting the queue move it without a word.
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError>;
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::domain::disposition::Classify;
+use crate::domain::disposition::{Classify, OutageKind};
 use crate::domain::ids::{SfOpportunityId, SfOrgId, SfUserId};
 use crate::domain::sobject::{FieldValue, SObject};
 
@@ -278,6 +278,37 @@ fn join(errors: &[ApiError]) -> String {
 pub const LIMIT_EXCEEDED_BACKOFF: Duration = Duration::from_secs(300);
 
 impl SalesforceError {
+    /// When only an operator can fix this (the connected app, the certificate, the
+    /// integration user's access, the org's fields), what kind of outage it is. Errors about
+    /// one record's values, and transient ones, are not.
+    pub fn deployment_problem(&self) -> Option<OutageKind> {
+        let setup = |errors: &[ApiError]| {
+            errors.iter().any(|e| {
+                matches!(
+                    e.code,
+                    ErrorCode::InvalidField
+                        | ErrorCode::InvalidType
+                        | ErrorCode::MalformedQuery
+                        | ErrorCode::InvalidFieldForInsertUpdate
+                ) || matches!(&e.code, ErrorCode::Other(code) if code.starts_with("INSUFFICIENT_ACCESS") || code == "API_DISABLED_FOR_ORG" || code == "API_CURRENTLY_DISABLED")
+            })
+        };
+        match self {
+            Self::Config { .. } | Self::TokenRefused { .. } | Self::OrgNotAllowed { .. } => {
+                Some(OutageKind::SalesforceAuth)
+            }
+            Self::Api { status: 401, .. } if self.retry_hint().is_none() => {
+                Some(OutageKind::SalesforceAuth)
+            }
+            Self::Api { status: 403, .. } => Some(OutageKind::SalesforceAccess),
+            Self::Api { errors, .. } | Self::RecordFailed { errors, .. } if setup(errors) => {
+                Some(OutageKind::SalesforceAccess)
+            }
+            Self::UnexpectedResponse { .. } => Some(OutageKind::Unexpected),
+            _ => None,
+        }
+    }
+
     /// The error codes Salesforce gave, if any.
     pub fn codes(&self) -> Vec<&ErrorCode> {
         match self {

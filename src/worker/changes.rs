@@ -20,6 +20,7 @@ use super::reconcile::{Next, Reconciler};
 use crate::domain::disposition::Disposition;
 use crate::domain::ids::SfOpportunityId;
 use crate::domain::job::{Job, Reason, Reconcile};
+use crate::health::Outages;
 use crate::ports::queue::{JobQueue, OutgoingMessage, ReceivedMessage};
 
 /// How a record is checked again.
@@ -36,6 +37,7 @@ pub struct ChangesProcessor {
     reconciler: Arc<Reconciler>,
     queue: Arc<dyn JobQueue>,
     check_again: CheckAgain,
+    outages: Outages,
 }
 
 impl ChangesProcessor {
@@ -43,11 +45,13 @@ impl ChangesProcessor {
         reconciler: Arc<Reconciler>,
         queue: Arc<dyn JobQueue>,
         check_again: CheckAgain,
+        outages: Outages,
     ) -> Self {
         Self {
             reconciler,
             queue,
             check_again,
+            outages,
         }
     }
 
@@ -87,8 +91,9 @@ impl Processor for ChangesProcessor {
     async fn process(&self, message: &ReceivedMessage) -> Disposition {
         let job = match Job::decode(&message.body) {
             Ok(job) => job.into_reconcile(),
+            // Nothing to record it on: parked for an operator, with why.
             Err(e) => {
-                return Disposition::Permanent {
+                return Disposition::DeadLetter {
                     reason: crate::telemetry::error_chain(&e),
                 };
             }
@@ -109,10 +114,19 @@ impl Processor for ChangesProcessor {
                 return Disposition::Done;
             }
         };
-        match self.reconciler.reconcile(&job, &id).await {
+        let next = self.reconciler.reconcile(&job, &id).await;
+        match &next {
+            // Both sides answered: whatever was wrong with the deployment is fixed.
+            Next::Done | Next::CheckAgain(_) | Next::Permanent { .. } => self.outages.clear(),
+            Next::Outage { kind, reason } => self.outages.report(*kind, reason),
+            Next::Retry { .. } | Next::DeadLetter { .. } => {}
+        }
+        match next {
             Next::Done => Disposition::Done,
             Next::Retry { after, reason } => Disposition::Retry { after, reason },
             Next::Permanent { reason } => Disposition::Permanent { reason },
+            Next::Outage { reason, .. } => Disposition::Outage { reason },
+            Next::DeadLetter { reason } => Disposition::DeadLetter { reason },
             Next::CheckAgain(after) => {
                 let Some(next) = self.next_check(&job, after, now) else {
                     tracing::info!(
@@ -138,6 +152,25 @@ impl Processor for ChangesProcessor {
 
     fn name(&self) -> &'static str {
         "changes"
+    }
+
+    /// The job failed on every receive the queue allows: the record says so (when it can be
+    /// written) before the job is parked.
+    async fn exhausted(&self, message: &ReceivedMessage, reason: &str) {
+        let Ok(job) = Job::decode(&message.body) else {
+            return;
+        };
+        let job = job.into_reconcile();
+        let Ok(id) = SfOpportunityId::try_from(&job.record_id) else {
+            return;
+        };
+        let text = format!(
+            "ace-sync gave up syncing this opportunity after {} attempts: {reason}. The change is parked in the dead-letter queue; once the cause is fixed, an administrator replays it (ace-sync dlq replay).",
+            message.receive_count
+        );
+        if let Err(e) = self.reconciler.record_error(&id, &text).await {
+            tracing::warn!(sf_opportunity_id = %id, error = %crate::telemetry::error_chain(&e), "the record could not be told that its change is parked");
+        }
     }
 
     /// Every job of a group names the same record, and a reconcile reads it as it is now: one

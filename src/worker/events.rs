@@ -19,9 +19,10 @@ use time::OffsetDateTime;
 
 use super::Processor;
 use crate::ace::opportunity::Catalog;
-use crate::domain::disposition::{Classify, Disposition};
+use crate::domain::disposition::{Classify, Disposition, OutageKind};
 use crate::domain::ids::{AceOpportunityId, SfOpportunityId};
 use crate::domain::job::{Reason, Reconcile};
+use crate::health::Outages;
 use crate::ports::partner_central::{AceError, PartnerCentral};
 use crate::ports::queue::{JobQueue, OutgoingMessage, ReceivedMessage};
 use crate::ports::salesforce::SalesforceOrg;
@@ -66,6 +67,7 @@ pub struct EventsProcessor {
     changes: Arc<dyn JobQueue>,
     catalog: Catalog,
     metrics: EventMetrics,
+    outages: Outages,
 }
 
 /// The part of an EventBridge event read here (ace-api.md §9).
@@ -99,6 +101,7 @@ impl EventsProcessor {
         changes: Arc<dyn JobQueue>,
         catalog: Catalog,
         metrics: EventMetrics,
+        outages: Outages,
     ) -> Self {
         Self {
             ace,
@@ -106,6 +109,7 @@ impl EventsProcessor {
             changes,
             catalog,
             metrics,
+            outages,
         }
     }
 
@@ -117,7 +121,7 @@ impl EventsProcessor {
                 self.metrics.count(detail_type, "unknown_opportunity");
                 return Disposition::Done;
             }
-            Err(e) => return failed(e.retry_hint(), crate::telemetry::error_chain(&e)),
+            Err(e) => return self.failed(e.retry_hint(), e.deployment_problem(), &e),
         };
         let Some(record) = opportunity
             .body
@@ -131,7 +135,7 @@ impl EventsProcessor {
         };
         let org = match self.sf.identity().await {
             Ok(identity) => identity.org_id,
-            Err(e) => return failed(e.retry_hint(), crate::telemetry::error_chain(&e)),
+            Err(e) => return self.failed(e.retry_hint(), e.deployment_problem(), &e),
         };
         let job = Reconcile {
             org_id: org,
@@ -152,22 +156,38 @@ impl EventsProcessor {
             .await
         {
             Ok(()) => {
+                self.outages.clear();
                 self.metrics.count(detail_type, "queued");
                 tracing::debug!(ace_id = %id, sf_opportunity_id = %record, detail_type, "reconcile queued");
                 Disposition::Done
             }
-            Err(e) => failed(Some(None), crate::telemetry::error_chain(&e)),
+            Err(e) => Disposition::Retry {
+                after: std::time::Duration::ZERO,
+                reason: crate::telemetry::error_chain(&e),
+            },
         }
     }
-}
 
-fn failed(hint: Option<Option<std::time::Duration>>, reason: String) -> Disposition {
-    match hint {
-        Some(after) => Disposition::Retry {
-            after: after.unwrap_or_default(),
-            reason,
-        },
-        None => Disposition::Permanent { reason },
+    /// A failed call: retried when transient, kept as an outage when only an operator can fix
+    /// it, otherwise parked with its reason (there is no record to write it on).
+    fn failed(
+        &self,
+        hint: Option<Option<std::time::Duration>>,
+        deployment: Option<OutageKind>,
+        error: &dyn std::error::Error,
+    ) -> Disposition {
+        let reason = crate::telemetry::error_chain(error);
+        match (hint, deployment) {
+            (Some(after), _) => Disposition::Retry {
+                after: after.unwrap_or_default(),
+                reason,
+            },
+            (None, Some(kind)) => {
+                self.outages.report(kind, &reason);
+                Disposition::Outage { reason }
+            }
+            (None, None) => Disposition::DeadLetter { reason },
+        }
     }
 }
 
@@ -177,7 +197,7 @@ impl Processor for EventsProcessor {
         let event: Event = match serde_json::from_str(&message.body) {
             Ok(event) => event,
             Err(e) => {
-                return Disposition::Permanent {
+                return Disposition::DeadLetter {
                     reason: format!("not an EventBridge event from Partner Central: {e}"),
                 };
             }
@@ -198,7 +218,7 @@ impl Processor for EventsProcessor {
                     .as_ref()
                     .and_then(|o| AceOpportunityId::parse(&o.identifier).ok())
                 else {
-                    return Disposition::Permanent {
+                    return Disposition::DeadLetter {
                         reason: "an opportunity event without a valid opportunity identifier"
                             .into(),
                     };

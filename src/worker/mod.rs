@@ -16,7 +16,10 @@
 
 pub mod changes;
 pub mod events;
+mod group;
 pub mod reconcile;
+
+pub use self::group::backoff;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -52,6 +55,10 @@ pub trait Processor: Send + Sync {
     fn coalesce(&self, _group: &[ReceivedMessage]) -> Option<usize> {
         None
     }
+
+    /// The message is about to be parked in the dead-letter queue after its last receive
+    /// (`reason`: the failure of this last attempt): say so where someone will see it.
+    async fn exhausted(&self, _message: &ReceivedMessage, _reason: &str) {}
 }
 
 /// How a worker consumes its queue.
@@ -82,6 +89,8 @@ pub struct BatchReport {
     pub later: usize,
     /// Deleted unprocessed: another message of their group, processed instead, covered them.
     pub coalesced: usize,
+    /// Parked in the dead-letter queue with their reason.
+    pub dead_lettered: usize,
 }
 
 impl BatchReport {
@@ -93,6 +102,7 @@ impl BatchReport {
         self.deferred += other.deferred;
         self.later += other.later;
         self.coalesced += other.coalesced;
+        self.dead_lettered += other.dead_lettered;
     }
 }
 
@@ -160,6 +170,7 @@ pub struct Worker {
     config: WorkerConfig,
     metrics: WorkerMetrics,
     permits: Arc<Semaphore>,
+    redrive_limit: tokio::sync::OnceCell<Option<u32>>,
 }
 
 impl Worker {
@@ -176,6 +187,22 @@ impl Worker {
             config,
             metrics,
             permits,
+            redrive_limit: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The queue's redrive limit, asked once; unknown (and asked again next time) while the
+    /// queue does not answer.
+    async fn redrive_limit(&self) -> Option<u32> {
+        if let Some(limit) = self.redrive_limit.get() {
+            return *limit;
+        }
+        match self.source.max_receive_count().await {
+            Ok(limit) => *self.redrive_limit.get_or_init(|| async { limit }).await,
+            Err(e) => {
+                tracing::warn!(worker = self.processor.name(), error = %crate::telemetry::error_chain(&e), "the queue's redrive policy could not be read");
+                None
+            }
         }
     }
 
@@ -307,17 +334,19 @@ impl Worker {
                 .unwrap_or_else(|| message.message_id.clone());
             groups.entry(group).or_default().push(message);
         }
+        let redrive_limit = self.redrive_limit().await;
         let mut lanes: JoinSet<(BatchReport, Vec<Receipt>)> = JoinSet::new();
         for (_, group) in groups {
-            let source = self.source.clone();
-            let processor = self.processor.clone();
-            let permits = self.permits.clone();
-            let metrics = self.metrics.clone();
-            let config = self.config.clone();
-            let shutdown = shutdown.clone();
-            lanes.spawn(async move {
-                process_group(group, source, processor, permits, metrics, config, shutdown).await
-            });
+            let lane = group::Lane {
+                source: self.source.clone(),
+                processor: self.processor.clone(),
+                permits: self.permits.clone(),
+                metrics: self.metrics.clone(),
+                config: self.config.clone(),
+                shutdown: shutdown.clone(),
+                redrive_limit,
+            };
+            lanes.spawn(group::process_group(group, lane));
         }
         let mut finished = Vec::new();
         while let Some(lane) = lanes.join_next().await {
@@ -341,134 +370,6 @@ impl Worker {
         }
         report
     }
-}
-
-/// Runs one group's messages in order. Returns the report and the receipts to delete.
-async fn process_group(
-    group: Vec<ReceivedMessage>,
-    source: Arc<dyn JobSource>,
-    processor: Arc<dyn Processor>,
-    permits: Arc<Semaphore>,
-    metrics: WorkerMetrics,
-    config: WorkerConfig,
-    shutdown: CancellationToken,
-) -> (BatchReport, Vec<Receipt>) {
-    let name = processor.name();
-    let mut report = BatchReport::default();
-    let mut finished = Vec::new();
-    let mut held_back: Option<Duration> = None;
-    let mut group = group;
-    if group.len() > 1
-        && let Some(keep) = processor.coalesce(&group)
-        && keep < group.len()
-    {
-        let kept = group.swap_remove(keep);
-        report.coalesced += group.len();
-        for _ in &group {
-            metrics.outcome(name, "coalesced");
-        }
-        finished.extend(group.drain(..).map(|m| m.receipt));
-        group.push(kept);
-    }
-    for message in group {
-        if let Some(delay) = held_back {
-            // Behind a retried message of the same record: release it for later, untouched.
-            // The FIFO queue will not hand it out before the earlier one is done.
-            if let Err(e) = source.change_visibility(&message.receipt, delay).await {
-                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "releasing a held-back message failed");
-            }
-            report.deferred += 1;
-            metrics.outcome(name, "deferred");
-            continue;
-        }
-        if shutdown.is_cancelled() {
-            // Not started, and this worker is stopping: hand it back at once, undeleted, so
-            // another worker takes it without waiting out the visibility timeout.
-            if let Err(e) = source
-                .change_visibility(&message.receipt, Duration::ZERO)
-                .await
-            {
-                tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "releasing an unstarted message failed; it returns after its visibility timeout");
-            }
-            held_back = Some(Duration::ZERO);
-            continue;
-        }
-        let Ok(_permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        if let Some(sent_at) = message.sent_at_ms {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(sent_at);
-            metrics
-                .queue_lag
-                .get_or_create(&WorkerLabel { worker: name })
-                .observe(now.saturating_sub(sent_at) as f64 / 1000.0);
-        }
-        let gauge = metrics
-            .in_flight
-            .get_or_create(&WorkerLabel { worker: name })
-            .clone();
-        gauge.inc();
-        let disposition = processor.process(&message).await;
-        gauge.dec();
-        match disposition {
-            Disposition::Done => {
-                report.done += 1;
-                metrics.outcome(name, "done");
-                finished.push(message.receipt);
-            }
-            Disposition::Permanent { reason } => {
-                report.permanent += 1;
-                metrics.outcome(name, "permanent");
-                tracing::warn!(worker = name, message_id = %message.message_id, reason = %reason, "message failed permanently; recorded and removed from the queue");
-                finished.push(message.receipt);
-            }
-            Disposition::Later { after } => {
-                report.later += 1;
-                metrics.outcome(name, "later");
-                tracing::debug!(worker = name, message_id = %message.message_id, in_ms = after.as_millis() as u64, "not yet; held until its time");
-                if let Err(e) = source.change_visibility(&message.receipt, after).await {
-                    tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "holding a message failed; it returns after its visibility timeout");
-                }
-                held_back = Some(after);
-            }
-            Disposition::Retry { after, reason } => {
-                report.retried += 1;
-                metrics.outcome(name, "retry");
-                let delay = after.max(backoff(
-                    config.retry_base,
-                    config.retry_cap,
-                    message.receive_count,
-                ));
-                tracing::info!(
-                    worker = name,
-                    message_id = %message.message_id,
-                    receive_count = message.receive_count,
-                    retry_in_ms = delay.as_millis() as u64,
-                    reason = %reason,
-                    "message will be retried"
-                );
-                if let Err(e) = source.change_visibility(&message.receipt, delay).await {
-                    tracing::warn!(worker = name, error = %crate::telemetry::error_chain(&e), "delaying a retried message failed; it returns after its visibility timeout");
-                }
-                held_back = Some(delay);
-            }
-        }
-    }
-    (report, finished)
-}
-
-/// Exponential back-off with full jitter: about `base * 2^(attempt-1)`, capped.
-pub fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(20);
-    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
-    let ceiling_ms = ceiling.as_millis() as u64;
-    if ceiling_ms == 0 {
-        return Duration::ZERO;
-    }
-    Duration::from_millis(fastrand::u64(ceiling_ms / 2..=ceiling_ms))
 }
 
 #[cfg(test)]
@@ -577,6 +478,7 @@ mod tests {
                 deferred: 0,
                 later: 0,
                 coalesced: 0,
+                dead_lettered: 0,
             }
         );
         let total = worker.run_until_idle().await.unwrap();

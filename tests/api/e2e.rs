@@ -487,7 +487,7 @@ async fn a_retryable_ace_error_backs_off_and_then_succeeds() {
 }
 
 #[tokio::test]
-async fn a_permanent_ace_error_lands_on_the_record_and_the_message_is_not_retried() {
+async fn access_denied_by_ace_is_shown_on_the_record_and_the_change_kept_for_an_operator() {
     let world = acme_world(Options::default()).await;
     world
         .pc
@@ -496,12 +496,12 @@ async fn a_permanent_ace_error_lands_on_the_record_and_the_message_is_not_retrie
     world
         .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
         .await;
-    let report = world.drain_changes().await;
-    assert_eq!((report.received, report.permanent), (1, 1), "{report:?}");
+    let first = world.drain_changes_once(Duration::ZERO).await;
+    assert_eq!((first.received, first.retried), (1, 1), "{first:?}");
     assert_eq!(
         world.pc.control().call_count("CreateOpportunity"),
         1,
-        "access denied is not retried"
+        "the client does not retry access denied itself"
     );
     assert_eq!(
         world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
@@ -512,10 +512,18 @@ async fn a_permanent_ace_error_lands_on_the_record_and_the_message_is_not_retrie
         findings.contains("not authorized to perform: partnercentral:CreateOpportunity"),
         "{findings}"
     );
-    // Removed from the queue, not left to reach the dead-letter queue.
-    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
-    assert_eq!(world.queue_counts(&world.changes.dlq_url).await, (0, 0));
+    // A deployment problem: the worker says so, and keeps the change.
+    assert_eq!(
+        world.worker.outages().open()[0].kind.label(),
+        "partner_central_access"
+    );
     assert!(world.ace_for(OPP).is_empty());
+    // Until the queue's redrive limit: then it is parked with its reason, not dropped.
+    let rest = world.drain_changes().await;
+    assert_eq!(rest.dead_lettered, 1, "{rest:?}");
+    assert_eq!(world.queue_counts(&world.changes.url).await, (0, 0));
+    let (parked, _) = world.queue_counts(&world.changes.dlq_url).await;
+    assert_eq!(parked, 1);
 }
 
 #[tokio::test]

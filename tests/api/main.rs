@@ -6,6 +6,7 @@ mod e2e;
 mod helpers;
 mod ingress;
 mod openapi;
+mod outages;
 mod partner_central_client;
 mod production_build;
 mod queue_contract;

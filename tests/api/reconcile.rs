@@ -328,7 +328,12 @@ async fn a_job_for_another_org_is_refused_without_an_ace_call() {
     };
     sqs::send_fifo(&world.sqs, &world.changes.url, &OutgoingMessage::from(&job)).await;
     let report = world.drain_changes().await;
-    assert_eq!((report.received, report.permanent), (1, 1), "{report:?}");
+    // Nothing to write it on: parked for an operator, with why.
+    assert_eq!(
+        (report.received, report.dead_lettered),
+        (1, 1),
+        "{report:?}"
+    );
     assert_eq!(
         world.pc.control().call_counts(),
         calls,

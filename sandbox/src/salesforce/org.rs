@@ -44,6 +44,10 @@ pub struct Faults {
     pub server_errors: u32,
     /// Added before every REST and token answer.
     pub latency: Duration,
+    /// While set, the token endpoint refuses every assertion with this OAuth `error` and
+    /// `error_description` (an expired certificate, a revoked connected app, a user no longer
+    /// approved: salesforce.md §3).
+    pub token_refusal: Option<(String, String)>,
 }
 
 /// One REST request, as received.

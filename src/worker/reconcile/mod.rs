@@ -34,9 +34,9 @@ use crate::ace::mapping::{MappedOpportunity, Mapping, Phase};
 use crate::ace::model::ServiceModel;
 use crate::ace::opportunity::Catalog;
 use crate::ace::preflight::{self, Finding};
-use crate::domain::disposition::Classify;
+use crate::domain::disposition::{Classify, OutageKind};
 use crate::domain::ids::{AceOpportunityId, SfOpportunityId, SfOrgId};
-use crate::domain::job::Reconcile;
+use crate::domain::job::{Reason, Reconcile};
 use crate::domain::sobject::SObject;
 use crate::ports::partner_central::{AceError, PartnerCentral, TaskStatus};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
@@ -67,8 +67,14 @@ pub enum Next {
     CheckAgain(Duration),
     /// A transient failure: run this reconcile again after (at least) this long.
     Retry { after: Duration, reason: String },
-    /// A failure that repeating cannot fix; it is recorded on the record where it could be.
+    /// A failure about the record that repeating cannot fix; it is recorded on the record.
     Permanent { reason: String },
+    /// A problem with the deployment that only an operator can fix: keep the job (the record
+    /// says so, where it could be written).
+    Outage { kind: OutageKind, reason: String },
+    /// A job that must not run here and cannot be recorded on a record (another org's):
+    /// park it for an operator.
+    DeadLetter { reason: String },
 }
 
 /// Why a reconcile stopped short.
@@ -76,24 +82,34 @@ pub enum Next {
 enum Failure {
     #[error(transparent)]
     Salesforce(#[from] SalesforceError),
+    /// Salesforce refused both the write-back and the note of its refusal: nothing shows it
+    /// on the record, so the job is kept for an operator.
+    #[error("nothing could be written to the record")]
+    Unrecorded(#[source] SalesforceError),
     #[error(transparent)]
     Ace(#[from] AceError),
 }
 
 impl Failure {
+    /// Transient failures are retried; deployment problems keep the job as an outage; what
+    /// is left is the record's own, and recorded on it.
     fn next(&self) -> Next {
         let reason = crate::telemetry::error_chain(self);
-        let hint = match self {
-            Failure::Salesforce(e) => e.retry_hint(),
-            Failure::Ace(e) if write_back::create_conflict(e) => Some(Some(RETRY_CREATE_CONFLICT)),
-            Failure::Ace(e) => e.retry_hint(),
+        let (hint, deployment) = match self {
+            Failure::Salesforce(e) => (e.retry_hint(), e.deployment_problem()),
+            Failure::Unrecorded(_) => (None, Some(OutageKind::SalesforceAccess)),
+            Failure::Ace(e) if write_back::create_conflict(e) => {
+                (Some(Some(RETRY_CREATE_CONFLICT)), None)
+            }
+            Failure::Ace(e) => (e.retry_hint(), e.deployment_problem()),
         };
-        match hint {
-            Some(after) => Next::Retry {
+        match (hint, deployment) {
+            (Some(after), _) => Next::Retry {
                 after: after.unwrap_or(Duration::ZERO),
                 reason,
             },
-            None => Next::Permanent { reason },
+            (None, Some(kind)) => Next::Outage { kind, reason },
+            (None, None) => Next::Permanent { reason },
         }
     }
 }
@@ -197,7 +213,7 @@ impl Reconciler {
         if !org.matches(&job.org_id) {
             return Ok((
                 "wrong_org",
-                Next::Permanent {
+                Next::DeadLetter {
                     reason: format!(
                         "the job is for organization {}, but this worker is connected to {org}; check salesforce.org_ids and the connected app",
                         job.org_id
@@ -208,10 +224,7 @@ impl Reconciler {
 
         // Salesforce is the truth.
         let Some(record) = self.read(id).await? else {
-            tracing::info!(
-                "the opportunity is deleted or not visible to the integration user; nothing to sync"
-            );
-            return Ok(("deleted", Next::Done));
+            return Ok(not_visible(job));
         };
         let assessment = self.assess(record);
         if let Some(ace) = &assessment.stored {
@@ -358,6 +371,28 @@ impl Reconciler {
         ))
     }
 
+    /// Marks the record `Error` with `text` for a rep or an administrator to read (the last
+    /// word on a change that could not be synced).
+    pub async fn record_error(
+        &self,
+        id: &SfOpportunityId,
+        text: &str,
+    ) -> Result<(), SalesforceError> {
+        let Some(record) = self.read(id).await? else {
+            return Ok(());
+        };
+        let mut desired = write_back::Desired::new();
+        desired.insert(
+            fields::SYNC_STATUS.into(),
+            fields::text(fields::SyncStatus::Error.as_str()),
+        );
+        desired.insert(fields::FINDINGS.into(), fields::text(text));
+        if !write_back::differs(&record, &desired) {
+            return Ok(());
+        }
+        self.sf.write_back(&record, &desired).await.map(|_| ())
+    }
+
     /// The mapping in use (for field labels and the request's shape).
     pub fn mapping(&self) -> &Mapping {
         &self.mapping
@@ -388,7 +423,7 @@ impl Reconciler {
         acted: &Acted,
         findings: &[crate::ace::preflight::Finding],
         now: OffsetDateTime,
-    ) -> Result<(), SalesforceError> {
+    ) -> Result<(), Failure> {
         let mut desired = write_back::desired(&write_back::Outcome {
             record,
             ace: view,
@@ -405,9 +440,57 @@ impl Reconciler {
             fields::LAST_SYNCED.into(),
             Some(crate::domain::sobject::FieldValue::Datetime(now)),
         );
-        let outcome = self.sf.write_back(record, &desired).await?;
-        tracing::debug!(?outcome, "written back to Salesforce");
-        Ok(())
+        match self.sf.write_back(record, &desired).await {
+            Ok(outcome) => {
+                tracing::debug!(?outcome, "written back to Salesforce");
+                Ok(())
+            }
+            Err(e) if e.is_retryable() || e.deployment_problem().is_some() => Err(e.into()),
+            // Salesforce refuses what ace-sync would write to this record (a value too long
+            // for the org's field, a validation rule): say that much, in the fields that
+            // surely take it; if even that is refused, an operator must look.
+            Err(refused) => {
+                let text = format!(
+                    "Salesforce refused ace-sync's update of this opportunity's ACE fields: {}. An administrator has to look (field lengths, validation rules).",
+                    crate::telemetry::error_chain(&refused)
+                );
+                let mut fallback = write_back::Desired::new();
+                fallback.insert(
+                    fields::SYNC_STATUS.into(),
+                    fields::text(fields::SyncStatus::Error.as_str()),
+                );
+                fallback.insert(fields::FINDINGS.into(), fields::text(text));
+                match self.sf.write_back(record, &fallback).await {
+                    Ok(_) => Err(refused.into()),
+                    Err(_) => Err(Failure::Unrecorded(refused)),
+                }
+            }
+        }
+    }
+}
+
+/// The record is not there for the integration user. Deleted, perhaps; but when Salesforce
+/// itself just told us it changed (its outbound message, an operator's request), it exists and
+/// the integration user cannot see it: the job is kept, and an operator shares the record
+/// (or the object) with the integration user.
+fn not_visible(job: &Reconcile) -> (&'static str, Next) {
+    match job.reason {
+        Reason::OutboundMessage { .. } | Reason::Manual { .. } => (
+            "not_visible",
+            Next::Outage {
+                kind: OutageKind::SalesforceAccess,
+                reason: format!(
+                    "Opportunity {} is not visible to the integration user (not shared with it, or deleted since the change)",
+                    job.record_id
+                ),
+            },
+        ),
+        _ => {
+            tracing::info!(
+                "the opportunity is deleted or not visible to the integration user; nothing to sync"
+            );
+            ("deleted", Next::Done)
+        }
     }
 }
 

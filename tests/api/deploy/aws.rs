@@ -119,11 +119,21 @@ fn containers_stop_after_the_shutdown_grace_and_report_their_health() {
             stop <= Duration::from_secs(120),
             "{task}: Fargate allows at most 120 s"
         );
-        assert_eq!(
-            ace_sync["HealthCheck"]["Command"],
-            json!(["CMD", "ace-sync", "healthcheck"]),
-            "{task}"
-        );
+        // The ingress is healthy while it can queue (readiness); a worker while it runs
+        // (liveness): one held up by a deployment problem must keep its messages, not be
+        // replaced again and again.
+        let expected = if task == "WorkerTaskDefinition" {
+            json!([
+                "CMD",
+                "ace-sync",
+                "healthcheck",
+                "--url",
+                "http://127.0.0.1:8080/health/live"
+            ])
+        } else {
+            json!(["CMD", "ace-sync", "healthcheck"])
+        };
+        assert_eq!(ace_sync["HealthCheck"]["Command"], expected, "{task}");
         assert_eq!(ace_sync["ReadonlyRootFilesystem"], true, "{task}");
         // The literal settings load (the ones from parameters are the operator's to check).
         let overrides: Vec<String> = env

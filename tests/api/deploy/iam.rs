@@ -26,7 +26,9 @@
 //!    role, because every role serves `/health/ready`, which asks the changes queue. An SQS
 //!    operation in no side fails the test until it is given one.
 //! 4. **Resources.** Sending and the readiness check touch the changes queue; consuming
-//!    touches the changes and the events queues; Partner Central actions are allowed on `*`
+//!    touches the changes and the events queues, and their dead-letter queues (reading the
+//!    redrive policy, finding the dead-letter queue, parking a message there:
+//!    `src/adapters/sqs/redrive.rs`); Partner Central actions are allowed on `*`
 //!    only under a `partnercentral:Catalog` condition bound to the stack's `Catalog`.
 //!
 //! The template must grant that and nothing more: no wildcard action, no other action, no
@@ -244,6 +246,27 @@ fn needed() -> Grants {
         partner_central_calls.extend(pc);
         for operation in called(text, &sqs) {
             let action = format!("sqs:{}", operation.trim_end_matches("Batch"));
+            // The dead-letter side of a consumed queue: its redrive policy, and parking a
+            // message there with its reason (the workers, on a message's last receive).
+            if path.ends_with("adapters/sqs/redrive.rs") {
+                let (queues, dead_letters) = (
+                    [queue("ChangesQueue"), queue("EventsQueue")],
+                    [
+                        queue("ChangesDeadLetterQueue"),
+                        queue("EventsDeadLetterQueue"),
+                    ],
+                );
+                match operation.as_str() {
+                    "GetQueueAttributes" => add(&mut grants, &consumers, action, &queues),
+                    "GetQueueUrl" | "SendMessage" => {
+                        add(&mut grants, &consumers, action, &dead_letters)
+                    }
+                    other => panic!(
+                        "{path} calls SQS {other}, which this test gives no role yet: add it to a side in tests/api/deploy/iam.rs and to the template"
+                    ),
+                }
+                continue;
+            }
             match operation.as_str() {
                 "SendMessage" | "SendMessageBatch" => {
                     add(&mut grants, &senders, action, &[queue("ChangesQueue")]);

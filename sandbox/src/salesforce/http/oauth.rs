@@ -40,13 +40,16 @@ fn oauth_error(error: &str, description: &str) -> HttpResponse {
 }
 
 pub(super) async fn token(shared: web::Data<Shared>, body: web::Bytes) -> HttpResponse {
-    let latency = {
+    let (latency, refusal) = {
         let mut org = shared.lock();
         org.token_requests += 1;
-        org.faults.latency
+        (org.faults.latency, org.faults.token_refusal.clone())
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some((error, description)) = refusal {
+        return oauth_error(&error, &description);
     }
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     if form.get("grant_type").map(String::as_str) != Some(crate::salesforce::JWT_BEARER_GRANT) {
