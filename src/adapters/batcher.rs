@@ -28,7 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -82,6 +82,7 @@ pub trait BatchSender: Send + Sync + fmt::Debug + 'static {
 #[derive(Debug, Clone)]
 pub struct BatcherMetrics {
     entries_per_call: Histogram,
+    call_seconds: Histogram,
     waiting: Gauge,
     retried: Counter,
 }
@@ -97,6 +98,11 @@ impl BatcherMetrics {
             metrics.entries_per_call.clone(),
         );
         registry.register(
+            "queue_batch_call_duration_seconds",
+            "Time from sending a batch call to its answer",
+            metrics.call_seconds.clone(),
+        );
+        registry.register(
             "queue_batch_waiting_entries",
             "Messages waiting in the batcher for a send call",
             metrics.waiting.clone(),
@@ -108,6 +114,8 @@ impl BatcherMetrics {
     pub fn unregistered(retried: Counter) -> Self {
         Self {
             entries_per_call: Histogram::new((1..=10).map(f64::from)),
+            // 250 µs to ~16 s.
+            call_seconds: Histogram::new(exponential_buckets(0.00025, 2.0, 17)),
             waiting: Gauge::default(),
             retried,
         }

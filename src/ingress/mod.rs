@@ -88,9 +88,9 @@ impl IngressMetrics {
             messages: Family::default(),
             notifications: Family::default(),
             rejections: Family::default(),
-            // 1 ms to ~33 s.
-            enqueue_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            request_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            // 250 µs to ~33 s.
+            enqueue_seconds: Histogram::new(exponential_buckets(0.00025, 2.0, 18)),
+            request_seconds: Histogram::new(exponential_buckets(0.00025, 2.0, 18)),
         };
         registry.register(
             "outbound_messages",

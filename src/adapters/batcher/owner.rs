@@ -210,8 +210,11 @@ impl Owner {
                     .entries_per_call
                     .observe(call.messages.len() as f64);
                 let sender = self.sender.clone();
+                let call_seconds = self.metrics.call_seconds.clone();
                 self.calls.spawn(async move {
+                    let started = std::time::Instant::now();
                     let result = sender.send_batch(&call.messages).await;
+                    call_seconds.observe(started.elapsed().as_secs_f64());
                     (call, result)
                 });
             }
