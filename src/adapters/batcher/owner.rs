@@ -3,8 +3,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -110,7 +112,7 @@ impl Owner {
                 () = stop.cancelled(), if !self.stopping => self.stop(),
                 Some(done) = self.calls.join_next(), if !self.calls.is_empty() => match done {
                     Ok((call, result)) => self.complete(call, result),
-                    // A send task cannot panic short of a bug; its callers then time out.
+                    // Send tasks catch their panics and are never aborted.
                     Err(e) => tracing::error!(error = %e, "a batch send task failed"),
                 },
                 received = submissions.recv(), if !self.stopping => match received {
@@ -213,7 +215,17 @@ impl Owner {
                 let call_seconds = self.metrics.call_seconds.clone();
                 self.calls.spawn(async move {
                     let started = std::time::Instant::now();
-                    let result = sender.send_batch(&call.messages).await;
+                    // A panic in the sender fails the call's messages like any failed call,
+                    // rather than leaving their groups busy for good.
+                    let result = AssertUnwindSafe(sender.send_batch(&call.messages))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(QueueError::Unavailable {
+                                operation: "SendMessageBatch",
+                                source: "the send task panicked".into(),
+                            })
+                        });
                     call_seconds.observe(started.elapsed().as_secs_f64());
                     (call, result)
                 });
