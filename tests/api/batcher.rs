@@ -275,6 +275,30 @@ async fn concurrent_requests_share_a_call_and_a_partial_call_goes_after_the_ling
 }
 
 #[tokio::test]
+async fn messages_waiting_behind_their_group_do_not_linger_again() {
+    // Twenty messages for one record go one call at a time (the group's order); only the first
+    // lingers, the others have waited long enough behind it.
+    let running = start(StandIn::accepting(), policy(Duration::from_millis(200)));
+    let requests = (0..20).map(|i| {
+        running
+            .queue
+            .enqueue(vec![message("hot", &format!("m{i:02}"))])
+    });
+    let started = Instant::now();
+    for result in join_all(requests).await {
+        result.unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}: each message lingered",
+        started.elapsed()
+    );
+    assert_eq!(running.stand_in.call_sizes(), [1; 20]);
+    let expected: Vec<String> = (0..20).map(|i| format!("m{i:02}")).collect();
+    assert_eq!(running.stand_in.sent_bodies(), expected);
+}
+
+#[tokio::test]
 async fn a_partly_failed_call_fails_exactly_the_requests_owning_the_failed_entries() {
     let stand_in = StandIn::new(|m, before| match (m.body.as_str(), before) {
         ("r2-b", _) => Verdict::Refuse,

@@ -22,6 +22,9 @@ struct Entry {
     message: OutgoingMessage,
     request: usize,
     attempt: u32,
+    /// When it reached the batcher: its linger runs from then, however long it then waited
+    /// behind its group's call in flight.
+    queued: Instant,
 }
 
 /// One enqueue call being served.
@@ -67,6 +70,7 @@ pub(super) struct Owner {
     ready: VecDeque<String>,
     /// Groups waiting to try their head message again, and when.
     retrying: Vec<(Instant, String)>,
+    /// When the oldest ready message has lingered long enough to go in a call that is not full.
     linger_until: Option<Instant>,
     calls: JoinSet<CallResult>,
     waiting: usize,
@@ -180,12 +184,14 @@ impl Owner {
                 self.requests.len() - 1
             }
         };
+        let queued = Instant::now();
         for message in messages {
             self.waiting += 1;
             let group = match self.groups.get_mut(&message.group_id) {
                 Some(group) => group,
                 None => {
                     self.ready.push_back(message.group_id.clone());
+                    self.linger_until = earliest(self.linger_until, queued + self.policy.linger);
                     self.groups.entry(message.group_id.clone()).or_default()
                 }
             };
@@ -193,6 +199,7 @@ impl Owner {
                 message,
                 request: slot,
                 attempt: 0,
+                queued,
             });
         }
     }
@@ -200,10 +207,8 @@ impl Owner {
     /// Starts every call that may start now.
     fn dispatch(&mut self, now: Instant) {
         while !self.ready.is_empty() && self.calls.len() < self.policy.max_calls_in_flight {
-            let lingered =
-                self.policy.linger.is_zero() || self.linger_until.is_some_and(|until| until <= now);
+            let lingered = self.linger_until.is_none_or(|until| until <= now);
             if self.ready.len() < self.policy.max_entries && !lingered {
-                self.linger_until.get_or_insert(now + self.policy.linger);
                 return;
             }
             let call = self.next_call();
@@ -353,6 +358,8 @@ impl Owner {
                         message,
                         request,
                         attempt: attempt + 1,
+                        // Back-off is its wait; it goes as soon as its group is ready again.
+                        queued: at.checked_sub(self.policy.linger).unwrap_or(at),
                     });
                     self.retrying.push((at, group_id));
                 }
@@ -377,10 +384,11 @@ impl Owner {
         group.busy = false;
         if self.stopping {
             self.fail_group(&group_id);
-        } else if group.entries.is_empty() {
-            self.groups.remove(&group_id);
-        } else {
+        } else if let Some(head) = group.entries.front() {
+            self.linger_until = earliest(self.linger_until, head.queued + self.policy.linger);
             self.ready.push_back(group_id);
+        } else {
+            self.groups.remove(&group_id);
         }
     }
 
@@ -429,6 +437,11 @@ impl Owner {
             self.groups.remove(group_id);
         }
     }
+}
+
+/// The earlier of a deadline and a candidate.
+fn earliest(current: Option<Instant>, candidate: Instant) -> Option<Instant> {
+    Some(current.map_or(candidate, |c| c.min(candidate)))
 }
 
 enum Outcome {
