@@ -2,15 +2,12 @@
 //! its public API against a scripted stand-in for SQS (so what each call holds and answers is
 //! decided by the test), then through the ingress against moto and a server that never answers.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ace_sync::adapters::batcher::{
-    self, BatchPolicy, BatchSender, BatcherMetrics, BatcherTask, BatchingQueue, EntryFailure,
-};
-use ace_sync::ports::queue::{EnqueueError, JobQueue, OutgoingMessage, QueueError};
-use async_trait::async_trait;
+use ace_sync::adapters::batcher::{self, BatchPolicy, BatcherMetrics, BatcherTask, BatchingQueue};
+use ace_sync::ports::queue::{EnqueueError, JobQueue, OutgoingMessage};
 use futures_util::future::join_all;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
@@ -18,132 +15,9 @@ use tokio::sync::Semaphore;
 
 use crate::helpers::app::{SINGLE, TestApp, message_with};
 use crate::helpers::sqs::FifoQueue;
+use stand_in::{StandIn, Verdict};
 
-/// How the stand-in answers one entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Accept,
-    /// Failed, SQS's fault: worth another try.
-    Transient,
-    /// Failed, the sender's fault.
-    Refuse,
-}
-
-type Decide = Box<dyn Fn(&OutgoingMessage, usize) -> Verdict + Send + Sync>;
-
-/// A scripted SQS: records every call, answers each entry as `decide` says (given the entry
-/// and how many times its body was sent before), optionally waits for a permit of `gate`
-/// before answering, and notes whether a message group was ever in two calls at once.
-struct StandIn {
-    decide: Decide,
-    gate: Option<Arc<Semaphore>>,
-    jitter: Option<Duration>,
-    seen: Mutex<Seen>,
-}
-
-#[derive(Default)]
-struct Seen {
-    calls: Vec<Vec<String>>,
-    accepted: Vec<OutgoingMessage>,
-    sent: HashMap<String, usize>,
-    groups_in_flight: HashSet<String>,
-    overlaps: Vec<String>,
-}
-
-impl std::fmt::Debug for StandIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StandIn")
-    }
-}
-
-impl StandIn {
-    fn new(decide: impl Fn(&OutgoingMessage, usize) -> Verdict + Send + Sync + 'static) -> Self {
-        Self {
-            decide: Box::new(decide),
-            gate: None,
-            jitter: None,
-            seen: Mutex::new(Seen::default()),
-        }
-    }
-
-    fn accepting() -> Self {
-        Self::new(|_, _| Verdict::Accept)
-    }
-
-    fn gated(mut self, gate: Arc<Semaphore>) -> Self {
-        self.gate = Some(gate);
-        self
-    }
-
-    fn call_sizes(&self) -> Vec<usize> {
-        self.seen
-            .lock()
-            .unwrap()
-            .calls
-            .iter()
-            .map(Vec::len)
-            .collect()
-    }
-
-    fn sent_bodies(&self) -> Vec<String> {
-        let seen = self.seen.lock().unwrap();
-        seen.calls.iter().flatten().cloned().collect()
-    }
-}
-
-#[async_trait]
-impl BatchSender for StandIn {
-    async fn send_batch(
-        &self,
-        entries: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, QueueError> {
-        {
-            let mut seen = self.seen.lock().unwrap();
-            seen.calls
-                .push(entries.iter().map(|e| e.body.clone()).collect());
-            for entry in entries {
-                if !seen.groups_in_flight.insert(entry.group_id.clone()) {
-                    seen.overlaps.push(entry.group_id.clone());
-                }
-            }
-        }
-        if let Some(gate) = &self.gate {
-            gate.acquire().await.expect("gate open").forget();
-        }
-        if let Some(jitter) = self.jitter {
-            let micros = fastrand::u64(0..=jitter.as_micros() as u64);
-            tokio::time::sleep(Duration::from_micros(micros)).await;
-        }
-        let mut seen = self.seen.lock().unwrap();
-        let mut failures = Vec::new();
-        for (index, entry) in entries.iter().enumerate() {
-            seen.groups_in_flight.remove(&entry.group_id);
-            let before = seen.sent.entry(entry.body.clone()).or_insert(0);
-            let verdict = (self.decide)(entry, *before);
-            *before += 1;
-            match verdict {
-                Verdict::Accept => seen.accepted.push(entry.clone()),
-                Verdict::Transient | Verdict::Refuse => failures.push(EntryFailure {
-                    index,
-                    retryable: verdict == Verdict::Transient,
-                    error: QueueError::Unavailable {
-                        operation: "SendMessageBatch",
-                        source: "injected by the test".into(),
-                    },
-                }),
-            }
-        }
-        Ok(failures)
-    }
-
-    async fn ping(&self) -> Result<(), QueueError> {
-        Ok(())
-    }
-
-    fn kind(&self) -> &'static str {
-        "stand-in"
-    }
-}
+mod stand_in;
 
 fn policy(linger: Duration) -> BatchPolicy {
     BatchPolicy {
@@ -470,17 +344,15 @@ async fn on_stop_waiting_entries_fail_their_requests_and_calls_in_flight_finish(
 async fn a_groups_order_holds_under_concurrency_failures_and_retries() {
     // Calls answer after a random delay, and about one entry in eight fails the first time
     // it is sent, so calls overlap and retries happen while later messages wait.
-    let stand_in = StandIn {
-        jitter: Some(Duration::from_millis(3)),
-        ..StandIn::new(|m, before| {
-            let unlucky = m.body.bytes().map(u32::from).sum::<u32>() % 8 == 0;
-            if unlucky && before == 0 {
-                Verdict::Transient
-            } else {
-                Verdict::Accept
-            }
-        })
-    };
+    let stand_in = StandIn::new(|m, before| {
+        let unlucky = m.body.bytes().map(u32::from).sum::<u32>() % 8 == 0;
+        if unlucky && before == 0 {
+            Verdict::Transient
+        } else {
+            Verdict::Accept
+        }
+    })
+    .with_jitter(Duration::from_millis(3));
     let running = start(
         stand_in,
         BatchPolicy {
