@@ -83,6 +83,11 @@ pub struct IngressSettings {
     pub shared_secret: Option<Secret>,
     #[serde(default)]
     pub field_types: FieldTypes,
+    /// Notifications being queued at once, over every request; a message that would pass it
+    /// is refused with 503 (Salesforce retries it).
+    pub max_in_flight_notifications: usize,
+    /// Bytes of request bodies being read and parsed at once, likewise.
+    pub max_in_flight_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +146,12 @@ pub struct QueueSettings {
     pub send_deadline: Duration,
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
+    /// How long the ingress's first waiting message may wait for others to fill its
+    /// SendMessageBatch call (a full call goes at once).
+    #[serde(with = "humantime_serde")]
+    pub batch_linger: Duration,
+    /// SendMessageBatch calls the ingress has in flight at once at most.
+    pub batch_calls_in_flight: usize,
     pub memory: MemoryQueueSettings,
 }
 
@@ -300,6 +311,7 @@ impl Settings {
             ));
         }
         problems.extend(self.salesforce.problems());
+        problems.extend(self.ingress_load_problems());
         if !(1..=10).contains(&self.queue.send_attempts) {
             problems.push(format!(
                 "key `queue.send_attempts`: expected 1 to 10, found {}",
@@ -413,7 +425,41 @@ impl Settings {
         Duration::from_secs(total.as_secs() + u64::from(total.subsec_nanos() > 0))
     }
 
-    /// Field kinds for parsing outbound messages: the standard ones plus the configured ones.
+    /// The bounds of the ingress under load: batching and what may be in flight.
+    fn ingress_load_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.queue.batch_linger > Duration::from_millis(100) {
+            problems.push(format!(
+                "key `queue.batch_linger`: at most 100ms (every message may wait that long), found {}",
+                humantime_serde::re::humantime::format_duration(self.queue.batch_linger)
+            ));
+        }
+        if !(1..=256).contains(&self.queue.batch_calls_in_flight) {
+            problems.push(format!(
+                "key `queue.batch_calls_in_flight`: expected 1 to 256, found {}",
+                self.queue.batch_calls_in_flight
+            ));
+        }
+        if self.ingress.max_in_flight_notifications < crate::ingress::soap::MAX_NOTIFICATIONS {
+            problems.push(format!(
+                "key `ingress.max_in_flight_notifications`: at least {} (one message may carry that many), found {}",
+                crate::ingress::soap::MAX_NOTIFICATIONS,
+                self.ingress.max_in_flight_notifications
+            ));
+        }
+        if self.ingress.max_in_flight_bytes < self.http.body_limit_bytes
+            || self.ingress.max_in_flight_bytes > u32::MAX as usize
+        {
+            problems.push(format!(
+                "key `ingress.max_in_flight_bytes`: at least http.body_limit_bytes ({}) so the largest message can be taken, and under 4 GiB; found {}",
+                self.http.body_limit_bytes, self.ingress.max_in_flight_bytes
+            ));
+        }
+        problems
+    }
+
+    /// Field kinds for Salesforce records read over REST: the standard ones plus the configured
+    /// ones (`ingress.field_types`, named for where they were first used).
     pub fn field_types(&self) -> FieldTypes {
         let mut types = FieldTypes::standard();
         types.extend(&self.ingress.field_types);

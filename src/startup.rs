@@ -14,12 +14,14 @@ use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
 use crate::ace::model::{ModelError, ServiceModel};
+use crate::adapters::batcher::{self, BatchPolicy, BatcherMetrics, BatcherTask};
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
 use crate::config::{QueueSettings, Settings};
 use crate::health::Outages;
+use crate::ingress::admission::Admission;
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
@@ -189,6 +191,8 @@ pub struct Application {
     reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
     outages: Outages,
+    /// The ingress's batched sends to SQS, stopped once the server has finished.
+    batcher: Option<BatcherTask>,
 }
 
 impl Application {
@@ -229,9 +233,23 @@ impl Application {
             Some(queue) => queue,
             None => QueueHandle::changes(&settings, sqs_metrics.clone()).await,
         };
+        let entries_retried = sqs_metrics.entries_retried();
         let events = match events {
             Some(queue) => Some(queue),
             None => QueueHandle::events(&settings, sqs_metrics).await,
+        };
+        // The ingress shares SendMessageBatch calls between concurrent requests; the embedded
+        // queue takes messages in memory and needs no batching.
+        let (ingress_queue, batcher) = match &changes {
+            QueueHandle::Sqs(queue) if role.serves() => {
+                let (queue, task) = batcher::spawn(
+                    Arc::new(queue.clone()),
+                    batch_policy(&settings.queue),
+                    BatcherMetrics::register(&mut registry, entries_retried),
+                );
+                (Arc::new(queue) as Arc<dyn JobQueue>, Some(task))
+            }
+            _ => (changes.as_job_queue(), None),
         };
 
         let outages = Outages::register(&mut registry);
@@ -292,7 +310,7 @@ impl Application {
             &settings,
             role,
             listener,
-            changes.as_job_queue(),
+            ingress_queue,
             ingress_metrics,
             registry_handle.clone(),
             outages.clone(),
@@ -306,6 +324,7 @@ impl Application {
             reconciler,
             registry: registry_handle,
             outages: outages.clone(),
+            batcher,
         })
     }
 
@@ -359,7 +378,17 @@ impl Application {
             handle.stop(true).await;
             Ok(())
         });
-        tasks.spawn(self.server);
+        // Requests in flight finish first (they wait on the batcher); then the batcher stops,
+        // failing whatever still waits, so nothing is acknowledged unsent.
+        let server = self.server;
+        let batcher = self.batcher;
+        tasks.spawn(async move {
+            let result = server.await;
+            if let Some(batcher) = batcher {
+                batcher.stop().await;
+            }
+            result
+        });
         let mut result = Ok(());
         while let Some(done) = tasks.join_next().await {
             match done {
@@ -392,8 +421,11 @@ fn serve(
             settings.ingress.shared_secret.clone(),
             settings.salesforce.my_domain.clone(),
         ),
-        field_types: settings.field_types(),
         body_limit: settings.http.body_limit_bytes,
+        admission: Admission::new(
+            settings.ingress.max_in_flight_notifications,
+            settings.ingress.max_in_flight_bytes,
+        ),
         metrics,
         registry,
         outages,
@@ -437,6 +469,18 @@ fn serve(
         tracing::info!(port, "health and metrics listening");
     }
     Ok((port, server))
+}
+
+/// How the ingress batches its sends to SQS.
+fn batch_policy(settings: &QueueSettings) -> BatchPolicy {
+    BatchPolicy {
+        max_entries: sqs::MAX_BATCH_ENTRIES,
+        max_bytes: settings.batch_max_bytes,
+        linger: settings.batch_linger,
+        max_calls_in_flight: settings.batch_calls_in_flight,
+        attempts: settings.send_attempts,
+        deadline: settings.send_deadline,
+    }
 }
 
 /// The clients, the mapping and the model the workers use.

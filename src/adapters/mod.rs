@@ -1,5 +1,6 @@
 //! One real implementation per port, plus the embedded in-memory queue.
 
+pub mod batcher;
 pub mod memory_queue;
 pub mod partner_central;
 pub mod salesforce;

@@ -1,20 +1,22 @@
 //! The queue ports on Amazon SQS (FIFO for opportunity changes), through `aws-sdk-sqs`.
 //!
 //! Enqueueing uses `SendMessageBatch`: at most 10 entries and at most `batch_max_bytes` of
-//! payload per call (SQS's limits), with the batches of one enqueue sent concurrently. Entries
-//! SQS reports as failed through no fault of ours are sent again, with back-off, until they are
-//! accepted, the attempts run out or the deadline passes.
+//! payload per call (SQS's limits). The ingress sends through [`super::batcher`], which shares
+//! calls between concurrent requests and uses this adapter for one call at a time
+//! ([`BatchSender`]); the adapter's own [`JobQueue::enqueue`] sends one enqueue's batches
+//! concurrently. Either way, entries SQS reports as failed through no fault of ours are sent
+//! again, with back-off, until they are accepted, the attempts run out or the deadline passes.
 
 use std::time::Duration;
+
+mod send;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
 };
-use futures_util::future::join_all;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -25,12 +27,12 @@ mod redrive;
 pub use self::redrive::Redrive;
 
 use crate::config::QueueSettings;
-use crate::ports::queue::{
-    EnqueueError, JobQueue, JobSource, OutgoingMessage, QueueError, Receipt, ReceivedMessage,
-};
+use crate::ports::queue::{JobSource, QueueError, Receipt, ReceivedMessage};
 
 /// SQS's per-call entry limit for batch operations.
 pub const MAX_BATCH_ENTRIES: usize = 10;
+
+pub use send::plan_batches;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -59,6 +61,11 @@ impl SqsMetrics {
             metrics.entries_retried.clone(),
         );
         metrics
+    }
+
+    /// The counter of entries sent again, for the batcher to count its own.
+    pub fn entries_retried(&self) -> Counter {
+        self.entries_retried.clone()
     }
 
     fn call(&self, operation: &'static str, outcome: &'static str) {
@@ -188,140 +195,6 @@ impl SqsQueue {
         self.receive_visibility = Some(timeout);
         self
     }
-
-    /// Sends the given entries, re-sending those SQS failed through no fault of ours. Returns
-    /// how many were not accepted in the end, and the last error seen.
-    async fn send_batch(
-        &self,
-        messages: &[OutgoingMessage],
-        batch: Vec<usize>,
-    ) -> (usize, Option<QueueError>) {
-        let mut pending = batch;
-        let mut refused = 0;
-        let mut last_error = None;
-        for attempt in 0..self.policy.attempts {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-                self.metrics.entries_retried.inc_by(pending.len() as u64);
-            }
-            let entries = pending.iter().map(|&index| {
-                let message = &messages[index];
-                let mut entry = SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(message.body.clone());
-                if self.fifo {
-                    entry = entry
-                        .message_group_id(message.group_id.clone())
-                        .message_deduplication_id(message.dedup_id.clone());
-                }
-                entry.build()
-            });
-            let entries = match entries.collect::<Result<Vec<_>, _>>() {
-                Ok(entries) => entries,
-                Err(e) => {
-                    return (
-                        pending.len() + refused,
-                        Some(QueueError::Refused {
-                            operation: "SendMessageBatch",
-                            source: Box::new(e),
-                        }),
-                    );
-                }
-            };
-            let result = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await;
-            match result {
-                Ok(output) => {
-                    let failed = output.failed();
-                    self.metrics.call(
-                        "SendMessageBatch",
-                        if failed.is_empty() { "ok" } else { "partial" },
-                    );
-                    let mut still_pending = Vec::new();
-                    for entry in failed {
-                        let Ok(index) = entry.id().parse::<usize>() else {
-                            continue;
-                        };
-                        let error = BatchEntryError {
-                            code: entry.code().to_owned(),
-                            message: entry.message().unwrap_or_default().to_owned(),
-                        };
-                        tracing::warn!(
-                            code = %error.code,
-                            sender_fault = entry.sender_fault(),
-                            attempt = attempt + 1,
-                            "SQS did not accept a batch entry"
-                        );
-                        if entry.sender_fault() {
-                            refused += 1;
-                            last_error = Some(QueueError::Refused {
-                                operation: "SendMessageBatch",
-                                source: Box::new(error),
-                            });
-                        } else {
-                            still_pending.push(index);
-                            last_error = Some(QueueError::Unavailable {
-                                operation: "SendMessageBatch",
-                                source: Box::new(error),
-                            });
-                        }
-                    }
-                    pending = still_pending;
-                }
-                Err(e) => {
-                    self.metrics.call("SendMessageBatch", "failed");
-                    let error = classify("SendMessageBatch", e);
-                    tracing::warn!(error = %crate::telemetry::error_chain(&error), attempt = attempt + 1, "SendMessageBatch failed");
-                    let retryable = matches!(
-                        error,
-                        QueueError::Unavailable { .. } | QueueError::Timeout { .. }
-                    );
-                    last_error = Some(error);
-                    if !retryable {
-                        break;
-                    }
-                }
-            }
-            if pending.is_empty() {
-                break;
-            }
-        }
-        (pending.len() + refused, last_error)
-    }
-}
-
-/// Exponential back-off with full jitter: 50 ms, 100 ms, 200 ms … capped at 2 s.
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = (50u64 << attempt.min(6)).min(2_000);
-    Duration::from_millis(fastrand::u64(ceiling / 2..=ceiling))
-}
-
-/// Splits messages into SendMessageBatch calls of at most 10 entries and `max_bytes` of body.
-/// Every message must fit on its own (checked by the caller).
-pub fn plan_batches(messages: &[OutgoingMessage], max_bytes: usize) -> Vec<Vec<usize>> {
-    let mut batches = Vec::new();
-    let mut current = Vec::new();
-    let mut current_bytes = 0;
-    for (index, message) in messages.iter().enumerate() {
-        let size = message.body.len();
-        if !current.is_empty()
-            && (current.len() == MAX_BATCH_ENTRIES || current_bytes + size > max_bytes)
-        {
-            batches.push(std::mem::take(&mut current));
-            current_bytes = 0;
-        }
-        current.push(index);
-        current_bytes += size;
-    }
-    if !current.is_empty() {
-        batches.push(current);
-    }
-    batches
 }
 
 /// A failed batch entry, as SQS described it.
@@ -376,85 +249,6 @@ where
             SdkError::ServiceError(service) => Box::new(service.into_err()),
             other => Box::new(other),
         }
-    }
-}
-
-#[async_trait]
-impl JobQueue for SqsQueue {
-    async fn enqueue(&self, messages: Vec<OutgoingMessage>) -> Result<(), EnqueueError> {
-        let limit = self.policy.batch_max_bytes;
-        if let Some((index, message)) = messages
-            .iter()
-            .enumerate()
-            .find(|(_, m)| m.body.len() > limit)
-        {
-            return Err(EnqueueError::TooLarge {
-                index,
-                size: message.body.len(),
-                limit,
-            });
-        }
-        let total = messages.len();
-        let batches = plan_batches(&messages, limit);
-        let sends = join_all(
-            batches
-                .into_iter()
-                .map(|batch| self.send_batch(&messages, batch)),
-        );
-        let results = match tokio::time::timeout(self.policy.deadline, sends).await {
-            Ok(results) => results,
-            Err(_) => {
-                return Err(EnqueueError::NotAccepted {
-                    rejected: total,
-                    total,
-                    cause: QueueError::Timeout {
-                        operation: "SendMessageBatch",
-                        timeout: self.policy.deadline,
-                    },
-                });
-            }
-        };
-        let rejected: usize = results.iter().map(|(rejected, _)| rejected).sum();
-        if rejected == 0 {
-            return Ok(());
-        }
-        let cause = results
-            .into_iter()
-            .filter_map(|(_, error)| error)
-            .next_back()
-            .unwrap_or(QueueError::Unavailable {
-                operation: "SendMessageBatch",
-                source: "entries were not accepted".into(),
-            });
-        Err(EnqueueError::NotAccepted {
-            rejected,
-            total,
-            cause,
-        })
-    }
-
-    async fn ping(&self) -> Result<(), QueueError> {
-        let result = self
-            .client
-            .get_queue_attributes()
-            .queue_url(&self.url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                self.metrics.call("GetQueueAttributes", "ok");
-                Ok(())
-            }
-            Err(e) => {
-                self.metrics.call("GetQueueAttributes", "failed");
-                Err(classify("GetQueueAttributes", e))
-            }
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        "sqs"
     }
 }
 
@@ -603,44 +397,5 @@ impl JobSource for SqsQueue {
 
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
         self.move_to_dead_letters(message, reason).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(size: usize) -> OutgoingMessage {
-        OutgoingMessage {
-            group_id: "g".into(),
-            dedup_id: "d".into(),
-            body: "x".repeat(size),
-        }
-    }
-
-    #[test]
-    fn batches_hold_at_most_ten_entries() {
-        let messages: Vec<_> = (0..100).map(|_| message(100)).collect();
-        let batches = plan_batches(&messages, 262_144);
-        assert_eq!(batches.len(), 10);
-        assert!(batches.iter().all(|b| b.len() == 10));
-        let flat: Vec<usize> = batches.into_iter().flatten().collect();
-        assert_eq!(flat, (0..100).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn batches_stay_within_the_byte_limit() {
-        let messages: Vec<_> = (0..5).map(|_| message(400)).collect();
-        let batches = plan_batches(&messages, 1000);
-        assert_eq!(batches, vec![vec![0, 1], vec![2, 3], vec![4]]);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for attempt in 1..20 {
-            let delay = backoff(attempt);
-            assert!(delay <= Duration::from_secs(2), "{delay:?}");
-            assert!(delay >= Duration::from_millis(25), "{delay:?}");
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP side: Salesforce outbound messages in, health and metrics out. The ingress knows
 //! the queue only through [`crate::ports::queue::JobQueue`].
 
+pub mod admission;
 pub mod health;
 pub mod openapi;
 pub mod outbound_message;
@@ -18,9 +19,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::sobject::FieldTypes;
 use crate::metrics::MetricsRegistry;
 use crate::ports::queue::JobQueue;
+use admission::Admission;
 use verify::Verifier;
 
 /// What Salesforce is answered with, ack or fault.
@@ -31,8 +32,8 @@ pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 pub struct IngressState {
     pub queue: Arc<dyn JobQueue>,
     pub verifier: Verifier,
-    pub field_types: FieldTypes,
     pub body_limit: usize,
+    pub admission: Admission,
     pub metrics: IngressMetrics,
     pub registry: MetricsRegistry,
     /// The deployment problems the process's workers met and have not seen fixed.
@@ -89,9 +90,9 @@ impl IngressMetrics {
             messages: Family::default(),
             notifications: Family::default(),
             rejections: Family::default(),
-            // 1 ms to ~33 s.
-            enqueue_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
-            request_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            // 250 µs to ~33 s.
+            enqueue_seconds: Histogram::new(exponential_buckets(0.00025, 2.0, 18)),
+            request_seconds: Histogram::new(exponential_buckets(0.00025, 2.0, 18)),
         };
         registry.register(
             "outbound_messages",
@@ -137,12 +138,13 @@ impl IngressMetrics {
         self.rejections.get_or_create(&ReasonLabel { reason }).inc();
     }
 
-    fn notification(&self, sobject_type: &str) {
+    /// Counts queued notifications, `count` of one sObject type.
+    fn notifications(&self, sobject_type: &str, count: u64) {
         self.notifications
             .get_or_create(&SObjectLabel {
                 sobject_type: sobject_type.to_owned(),
             })
-            .inc();
+            .inc_by(count);
     }
 
     fn enqueue_latency(&self, elapsed: Duration) {

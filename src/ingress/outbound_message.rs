@@ -4,7 +4,9 @@
 //! The order matters: the shared secret is checked before the body is read, the body is
 //! capped before it is parsed, the origin is checked before anything is queued, and the ack is
 //! sent only when every notification is on the queue. Any failure answers a SOAP fault and no
-//! ack, so Salesforce keeps the message and retries it (salesforce.md §1.8–1.9).
+//! ack, so Salesforce keeps the message and retries it (salesforce.md §1.8–1.9). The body and
+//! the notifications being queued count against the ingress's bounds ([`super::admission`]);
+//! past them a message is refused with 503 rather than buffered.
 
 use std::time::Instant;
 
@@ -16,6 +18,7 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 
 use super::IngressState;
+use super::admission::{Admission, Held, Overloaded};
 use super::soap::{self, FaultCode, SoapError};
 use super::verify::VerifyError;
 use crate::ports::queue::{EnqueueError, OutgoingMessage};
@@ -38,6 +41,8 @@ pub enum IngressError {
     Body(String),
     #[error(transparent)]
     Soap(SoapError),
+    #[error("{0}; retry later")]
+    Overloaded(Overloaded),
     #[error("the notifications could not be queued; retry later")]
     Enqueue(#[source] EnqueueError),
 }
@@ -50,6 +55,7 @@ impl IngressError {
             IngressError::TooLarge { .. } => "too_large",
             IngressError::Body(_) => "unreadable_body",
             IngressError::Soap(e) => e.reason(),
+            IngressError::Overloaded(_) => "overloaded",
             IngressError::Enqueue(EnqueueError::TooLarge { .. }) => "job_too_large",
             IngressError::Enqueue(_) => "queue_unavailable",
         }
@@ -57,7 +63,8 @@ impl IngressError {
 
     fn fault_code(&self) -> FaultCode {
         match self {
-            IngressError::Enqueue(EnqueueError::NotAccepted { .. }) => FaultCode::Server,
+            IngressError::Enqueue(EnqueueError::NotAccepted { .. })
+            | IngressError::Overloaded(_) => FaultCode::Server,
             _ => FaultCode::Client,
         }
     }
@@ -83,9 +90,8 @@ impl ResponseError for IngressError {
             IngressError::Forbidden(_) => StatusCode::FORBIDDEN,
             IngressError::TooLarge { .. }
             | IngressError::Enqueue(EnqueueError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngressError::Enqueue(EnqueueError::NotAccepted { .. }) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            IngressError::Enqueue(EnqueueError::NotAccepted { .. })
+            | IngressError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -115,7 +121,7 @@ impl ResponseError for IngressError {
         (status = 400, description = "The body is not an acceptable outbound message: not XML, malformed or truncated XML, a DTD or entity declaration, not a `notifications` envelope, or invalid notifications. Nothing was queued; the fault string says what is wrong.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
         (status = 403, description = "The organization is not configured, the shared secret is missing or wrong, or the My Domain does not match. Nothing was queued.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
         (status = 413, description = "The body (or one notification's job) is over the size limit. Nothing was queued.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
-        (status = 503, description = "Not every notification could be queued. No ack: Salesforce retries the message, and notifications already queued are deduplicated.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
+        (status = 503, description = "Not every notification could be queued, or the ingress holds as much as it may at once. No ack: Salesforce retries the message, and notifications already queued are deduplicated.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
     ),
 )]
 #[post("/salesforce/outbound-message")]
@@ -150,7 +156,7 @@ pub async fn receive(
         (status = 400, description = "Not an acceptable outbound message; nothing was queued.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
         (status = 403, description = "Wrong organization, secret or My Domain; nothing was queued.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
         (status = 413, description = "Over the size limit; nothing was queued.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
-        (status = 503, description = "Not every notification could be queued; no ack, Salesforce retries.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
+        (status = 503, description = "Not every notification could be queued, or the ingress is at its bounds; no ack, Salesforce retries.", content_type = "text/xml", body = super::openapi::FaultEnvelope),
     ),
 )]
 #[post("/salesforce/outbound-message/{secret}")]
@@ -222,34 +228,63 @@ async fn accept(
         .check_secret(presented_secret)
         .map_err(IngressError::Forbidden)?;
     check_content_type(request.headers().get(CONTENT_TYPE))?;
-    let body = read_capped(request, payload, state.body_limit).await?;
-    let message = soap::parse(&body, &state.field_types).map_err(IngressError::Soap)?;
+    let message = {
+        // The body and its share of the bound are let go once it is parsed: what is queued is
+        // a few ids per notification.
+        let (body, _held) =
+            read_capped(request, payload, state.body_limit, &state.admission).await?;
+        soap::parse(&body).map_err(IngressError::Soap)?
+    };
     let verified = state
         .verifier
         .verify(message)
         .map_err(IngressError::Forbidden)?;
 
+    let notifications = &verified.message().notifications;
+    let count = notifications.len();
     let span = tracing::Span::current();
     span.record("org_id", verified.message().organization_id.as_str());
-    span.record("notifications", verified.message().notifications.len());
-    for n in &verified.message().notifications {
+    span.record("notifications", count);
+    for n in notifications {
         tracing::debug!(
             notification_id = %n.id,
-            sf_record_id = %n.sobject.id,
-            sobject_type = %n.sobject.sobject_type,
+            sf_record_id = %n.record_id,
+            sobject_type = %n.sobject_type,
             "notification"
         );
-        state.metrics.notification(&n.sobject.sobject_type);
     }
+    let by_type = count_by_type(notifications);
+    // Held until the queue has answered for every notification of this message.
+    let _held = state
+        .admission
+        .notifications(count)
+        .map_err(IngressError::Overloaded)?;
 
-    let jobs = verified.into_jobs(OffsetDateTime::now_utc());
-    let count = jobs.len();
-    let messages = jobs.iter().map(OutgoingMessage::from).collect();
+    let messages = verified
+        .into_jobs(OffsetDateTime::now_utc())
+        .iter()
+        .map(OutgoingMessage::from)
+        .collect();
     let enqueue_started = Instant::now();
     let result = state.queue.enqueue(messages).await;
     state.metrics.enqueue_latency(enqueue_started.elapsed());
     result.map_err(IngressError::Enqueue)?;
+    for (sobject_type, count) in by_type {
+        state.metrics.notifications(&sobject_type, count);
+    }
     Ok(count)
+}
+
+/// Notifications per sObject type, in first-seen order (a message usually holds one type).
+fn count_by_type(notifications: &[soap::Notification]) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for n in notifications {
+        match counts.iter_mut().find(|(t, _)| *t == n.sobject_type) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((n.sobject_type.clone(), 1)),
+        }
+    }
+    counts
 }
 
 fn check_content_type(header: Option<&HeaderValue>) -> Result<(), IngressError> {
@@ -280,12 +315,14 @@ fn check_content_type(header: Option<&HeaderValue>) -> Result<(), IngressError> 
 }
 
 /// Reads the body, refusing as soon as it is known to exceed `limit`: from Content-Length
-/// when given, otherwise as the chunks arrive, without reading the rest.
+/// when given, otherwise as the chunks arrive, without reading the rest. The bytes count
+/// against the ingress's bound from before they are read (as announced) or as they arrive.
 async fn read_capped(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<web::Bytes, IngressError> {
+    admission: &Admission,
+) -> Result<(web::Bytes, Held), IngressError> {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -294,15 +331,26 @@ async fn read_capped(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(IngressError::TooLarge { limit });
     }
-    let mut body = web::BytesMut::with_capacity(declared.map_or(8 * 1024, |d| d as usize));
+    let declared = declared.map(|d| d as usize);
+    let mut held = admission
+        .bytes(declared.unwrap_or(0))
+        .map_err(IngressError::Overloaded)?;
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| IngressError::Body(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
+        let size = body.len() + chunk.len();
+        if size > limit {
             return Err(IngressError::TooLarge { limit });
+        }
+        if size > held.amount() {
+            let more = admission
+                .bytes(size - held.amount())
+                .map_err(IngressError::Overloaded)?;
+            held.merge(more);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok((body.freeze(), held))
 }
 
 #[cfg(test)]

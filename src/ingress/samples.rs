@@ -38,18 +38,14 @@ fn checksummed(prefix: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::sobject::FieldTypes;
-
     #[test]
     fn built_messages_parse_with_distinct_ids() {
-        let message =
-            crate::ingress::soap::parse(message_with(100).as_bytes(), &FieldTypes::standard())
-                .unwrap();
+        let message = crate::ingress::soap::parse(message_with(100).as_bytes()).unwrap();
         assert_eq!(message.notifications.len(), 100);
         let mut ids: Vec<_> = message
             .notifications
             .iter()
-            .map(|n| n.sobject.id.to_string())
+            .map(|n| n.record_id.to_string())
             .collect();
         ids.dedup();
         assert_eq!(ids.len(), 100);

@@ -7,7 +7,6 @@ use time::OffsetDateTime;
 use super::soap::OutboundMessage;
 use crate::domain::ids::SfOrgId;
 use crate::domain::job::{Reason, Reconcile};
-use crate::domain::sobject::FieldValue;
 use crate::secret::Secret;
 
 /// Why a message is refused.
@@ -127,11 +126,8 @@ impl Verified {
             .into_iter()
             .map(|n| Reconcile {
                 org_id: organization_id.clone(),
-                changed_at: n
-                    .sobject
-                    .get("SystemModstamp")
-                    .and_then(FieldValue::as_datetime),
-                record_id: n.sobject.id,
+                changed_at: n.system_modstamp,
+                record_id: n.record_id,
                 reason: Reason::OutboundMessage {
                     notification_id: n.id,
                     action_id: action_id.clone(),
@@ -145,15 +141,10 @@ impl Verified {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::sobject::FieldTypes;
     use crate::ingress::soap;
 
     fn sample() -> OutboundMessage {
-        soap::parse(
-            include_bytes!("samples/om_single.xml"),
-            &FieldTypes::standard(),
-        )
-        .unwrap()
+        soap::parse(include_bytes!("samples/om_single.xml")).unwrap()
     }
 
     fn org(id: &str) -> SfOrgId {

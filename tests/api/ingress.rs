@@ -84,6 +84,31 @@ async fn the_multi_sample_queues_each_notification_in_its_own_group() {
 }
 
 #[tokio::test]
+async fn a_malformed_value_in_a_field_the_worker_does_not_need_is_still_acked_and_queued() {
+    let app = TestApp::spawn(&[]).await;
+    let body = SINGLE
+        .replace(
+            "<sf:CloseDate>2026-09-30</sf:CloseDate>",
+            "<sf:CloseDate>30/09/2026</sf:CloseDate>",
+        )
+        .replace(
+            "<sf:Amount>125000.0</sf:Amount>",
+            "<sf:Amount>a lot</sf:Amount>",
+        )
+        .replace(
+            "<sf:IsWon>false</sf:IsWon>",
+            "<sf:IsWon><unexpected/></sf:IsWon>",
+        );
+    let response = app.post_outbound(body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().await.unwrap(), ACK);
+    let jobs = app.queued_jobs().await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].record_id.as_str(), "0065g00000QrStUAAV");
+    assert!(jobs[0].changed_at.is_some());
+}
+
+#[tokio::test]
 async fn a_hundred_notifications_go_out_in_at_most_ten_batches() {
     let app = TestApp::spawn(&[]).await;
     let response = app.post_outbound(message_with(100)).await;

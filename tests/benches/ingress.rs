@@ -4,7 +4,6 @@
 use std::hint::black_box;
 
 use ace_sync::domain::ids::SfOrgId;
-use ace_sync::domain::sobject::FieldTypes;
 use ace_sync::ingress::samples;
 use ace_sync::ingress::soap;
 use ace_sync::ingress::verify::Verifier;
@@ -12,7 +11,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 
 fn parse_verify_encode(c: &mut Criterion) {
-    let types = FieldTypes::standard();
     let verifier = Verifier::new(
         vec![SfOrgId::parse("00D5g00000ABCdeEAH").expect("org id")],
         None,
@@ -24,7 +22,7 @@ fn parse_verify_encode(c: &mut Criterion) {
         group.throughput(Throughput::Elements(count as u64));
         group.bench_function(format!("{count}_notifications"), |b| {
             b.iter(|| {
-                let message = soap::parse(black_box(body.as_bytes()), &types).expect("parses");
+                let message = soap::parse(black_box(body.as_bytes())).expect("parses");
                 let verified = verifier.verify(message).expect("verifies");
                 let jobs = verified.into_jobs(OffsetDateTime::UNIX_EPOCH);
                 let encoded: usize = jobs
