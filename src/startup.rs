@@ -28,6 +28,7 @@ use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
 use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
 use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
+use crate::worker::referrals::ReferralMetrics;
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
 /// Why the application could not start.
@@ -240,11 +241,11 @@ impl Application {
             };
             workers.push(Arc::new(Worker::new(
                 changes.as_job_source(),
-                Arc::new(ChangesProcessor::new(
-                    built.clone(),
-                    changes.as_job_queue(),
-                    check_again,
-                )),
+                Arc::new(
+                    ChangesProcessor::new(built.clone(), changes.as_job_queue(), check_again)
+                        // AWS referrals (worker/referrals).
+                        .with_referral_metrics(ReferralMetrics::register(&mut registry)),
+                ),
                 config.clone(),
                 worker_metrics.clone(),
             )));
@@ -257,7 +258,9 @@ impl Application {
                         changes.as_job_queue(),
                         built.catalog(),
                         EventMetrics::register(&mut registry),
-                    )),
+                    )
+                    // AWS referrals (worker/referrals).
+                    .with_referrals(built.mapping().referrals.is_some())),
                     config,
                     worker_metrics,
                 ))),

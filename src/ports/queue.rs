@@ -33,6 +33,16 @@ impl From<&crate::domain::job::Reconcile> for OutgoingMessage {
     }
 }
 
+impl From<&crate::domain::referral::ReconcileInvitation> for OutgoingMessage {
+    fn from(job: &crate::domain::referral::ReconcileInvitation) -> Self {
+        OutgoingMessage {
+            group_id: job.group_id().to_string(),
+            dedup_id: job.dedup_id(),
+            body: job.encode(),
+        }
+    }
+}
+
 /// An opaque handle to one receipt of a message, used to delete it or delay it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Receipt(String);

@@ -17,6 +17,8 @@
 pub mod changes;
 pub mod events;
 pub mod reconcile;
+// AWS referrals: the invitation reconcile.
+pub mod referrals;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -35,6 +35,9 @@ use crate::ace::preflight;
 use crate::domain::disposition::Classify;
 use crate::domain::ids::{SfOpportunityId, SfOrgId};
 use crate::domain::job::Reconcile;
+use crate::domain::referral::ReconcileInvitation;
+use crate::worker::referrals::fields as referral_fields;
+use crate::worker::referrals::handover::{self, Handover};
 use crate::ports::partner_central::{AceError, PartnerCentral, TaskStatus};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
 
@@ -49,6 +52,9 @@ pub enum Next {
     Retry { after: Duration, reason: String },
     /// A failure that repeating cannot fix; it is recorded on the record where it could be.
     Permanent { reason: String },
+    /// The record is an AWS referral not yet accepted: queue this invitation job, which
+    /// answers it (worker/referrals/handover.rs).
+    Referral(ReconcileInvitation),
 }
 
 /// Why a reconcile stopped short.
@@ -114,6 +120,13 @@ impl Reconciler {
         ]
         .iter()
         .chain(fields::ALL)
+        // AWS referrals: what the hand-over reads, only where the mapping brings them in
+        // (an org without the referral fields would refuse the query).
+        .chain(if mapping.referrals.is_some() {
+            referral_fields::HANDOVER
+        } else {
+            &[]
+        })
         {
             if !read_fields.iter().any(|f| f == field) {
                 read_fields.push((*field).to_owned());
@@ -138,6 +151,10 @@ impl Reconciler {
 
     pub fn catalog(&self) -> Catalog {
         self.catalog
+    }
+
+    pub fn mapping(&self) -> &Arc<Mapping> {
+        &self.mapping
     }
 
     pub fn partner_central(&self) -> &Arc<dyn PartnerCentral> {
@@ -197,13 +214,25 @@ impl Reconciler {
             }
             Err(e) => return Err(e.into()),
         };
+        // AWS referrals: a referral not yet accepted is the invitation reconcile's.
+        if self.mapping.referrals.is_some() {
+            match handover::classify(&record) {
+                Handover::Invitation(invitation) => {
+                    let job = handover::job(&org, invitation, &record);
+                    return Ok(("referral", Next::Referral(job)));
+                }
+                Handover::Closed => return Ok(("referral_closed", Next::Done)),
+                Handover::NotReferral => {}
+            }
+        }
         let stored = fields::ace_id(&record);
         if let Some(ace) = &stored {
             tracing::Span::current().record("ace_id", ace.as_str());
         }
 
         // What the record means to ACE, and whether ACE would take it.
-        let mapped = self.mapping.map(&record);
+        let mut mapped = self.mapping.map(&record);
+        handover::keep_partner_identifier(&record, &mut mapped.opportunity);
         let phase = mapped.opportunity.phase;
         if phase == Phase::NotYet && stored.is_none() {
             return Ok(("not_yet", Next::Done));
