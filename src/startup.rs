@@ -252,15 +252,17 @@ impl Application {
             match &events {
                 Some(events) => workers.push(Arc::new(Worker::new(
                     events.as_job_source(),
-                    Arc::new(EventsProcessor::new(
-                        built.partner_central().clone(),
-                        built.salesforce().clone(),
-                        changes.as_job_queue(),
-                        built.catalog(),
-                        EventMetrics::register(&mut registry),
-                    )
-                    // AWS referrals (worker/referrals).
-                    .with_referrals(built.mapping().referrals.is_some())),
+                    Arc::new(
+                        EventsProcessor::new(
+                            built.partner_central().clone(),
+                            built.salesforce().clone(),
+                            changes.as_job_queue(),
+                            built.catalog(),
+                            EventMetrics::register(&mut registry),
+                        )
+                        // AWS referrals (worker/referrals).
+                        .with_referrals(built.mapping().referrals.is_some()),
+                    ),
                     config,
                     worker_metrics,
                 ))),

@@ -40,7 +40,10 @@ impl InvitationValue {
     /// Each value as the mapping file names it (the invitation's own member paths).
     pub const ALL: &'static [(&'static str, InvitationValue)] = &[
         ("Project.Title", InvitationValue::ProjectTitle),
-        ("Project.BusinessProblem", InvitationValue::ProjectBusinessProblem),
+        (
+            "Project.BusinessProblem",
+            InvitationValue::ProjectBusinessProblem,
+        ),
         (
             "Project.TargetCompletionDate",
             InvitationValue::ProjectTargetCompletionDate,
@@ -210,10 +213,9 @@ impl FieldFile {
         let source = match (self.invitation, self.accepted) {
             (Some(value), None) => Source::Invitation(value),
             (None, Some(path)) => Source::Accepted(path),
-            (Some(value), Some(path)) => Source::Accepted(format!(
-                "{BOTH_SOURCES}{}|{path}",
-                value.name()
-            )),
+            (Some(value), Some(path)) => {
+                Source::Accepted(format!("{BOTH_SOURCES}{}|{path}", value.name()))
+            }
             (None, None) => Source::Accepted(NO_SOURCE.to_owned()),
         };
         ReferralField {
@@ -448,8 +450,13 @@ mod tests {
         let account = referrals.account.expect("an account rule");
         assert_eq!(account.match_field, "Name");
         assert!(account.create);
-        assert!(account.fields.iter().any(|f| f.salesforce == "BillingStateCode"
-            && f.transform == Some(ReferralTransform::UsStateCode)));
+        assert!(
+            account
+                .fields
+                .iter()
+                .any(|f| f.salesforce == "BillingStateCode"
+                    && f.transform == Some(ReferralTransform::UsStateCode))
+        );
     }
 
     #[test]

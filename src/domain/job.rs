@@ -10,9 +10,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::ids::{
-    AceOpportunityId, ActionId, InvitationId, NotificationId, SfOrgId, SfRecordId,
-};
+use super::ids::{AceOpportunityId, ActionId, InvitationId, NotificationId, SfOrgId, SfRecordId};
 use super::referral::ReconcileInvitation;
 use super::sobject::{FieldValue, SObject};
 

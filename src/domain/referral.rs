@@ -27,7 +27,10 @@ pub struct ReconcileInvitation {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum InvitationReason {
     /// A Partner Central `Engagement Invitation …` event.
-    AceEvent { event_id: String, detail_type: String },
+    AceEvent {
+        event_id: String,
+        detail_type: String,
+    },
     /// The record reconciler handed the invitation's record over: a rep's decision, or a
     /// record that holds an invitation and no ACE opportunity yet.
     Record {
@@ -166,7 +169,10 @@ mod tests {
             event_id: "ü".repeat(3) + &"e".repeat(300),
             detail_type: "Engagement Invitation Created".into(),
         });
-        for id in [event.dedup_id(), job(record("2026-08-14T18:27:02Z")).dedup_id()] {
+        for id in [
+            event.dedup_id(),
+            job(record("2026-08-14T18:27:02Z")).dedup_id(),
+        ] {
             assert!(
                 id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()),
                 "{id}"

@@ -183,7 +183,8 @@ impl Processor for ChangesProcessor {
     /// covered by the reconcile that runs now, which asks again if it still needs to).
     fn coalesce(&self, group: &[ReceivedMessage]) -> Option<usize> {
         let now = OffsetDateTime::now_utc();
-        let due = |message: &ReceivedMessage| match Job::decode(&message.body).map(Job::into_target) {
+        let due = |message: &ReceivedMessage| match Job::decode(&message.body).map(Job::into_target)
+        {
             Ok(Target::Record(job)) => !matches!(
                 job.reason,
                 Reason::CheckAgain { not_before, .. } if not_before > now

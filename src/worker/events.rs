@@ -226,7 +226,9 @@ impl Processor for EventsProcessor {
                 self.opportunity_event(&event, id).await
             }
             // AWS referrals.
-            detail_type if self.referrals && referrals::events::DETAIL_TYPES.contains(&detail_type) => {
+            detail_type
+                if self.referrals && referrals::events::DETAIL_TYPES.contains(&detail_type) =>
+            {
                 let (outcome, disposition) = referrals::events::on_event(
                     &message.body,
                     detail_type,

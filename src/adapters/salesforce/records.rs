@@ -110,7 +110,10 @@ impl SalesforceClient {
             .map(|(name, value)| {
                 (
                     name,
-                    value.as_ref().map(wire::encode_value).unwrap_or_else(wire::null),
+                    value
+                        .as_ref()
+                        .map(wire::encode_value)
+                        .unwrap_or_else(wire::null),
                 )
             })
             .collect();
@@ -118,10 +121,7 @@ impl SalesforceClient {
             problem: format!("cannot encode the upsert: {e}"),
         })?;
         let path = self.data_path(&format!("sobjects/Opportunity/{field}/{}", segment(value)));
-        let answer = match self
-            .call(OP, Method::PATCH, &path, None, Some(body))
-            .await
-        {
+        let answer = match self.call(OP, Method::PATCH, &path, None, Some(body)).await {
             Ok(answer) => answer,
             Err(SalesforceError::Api {
                 status: 300,
@@ -181,9 +181,7 @@ impl SalesforceClient {
             problem: format!("cannot encode the new record: {e}"),
         })?;
         let path = self.data_path(&format!("sobjects/{object}"));
-        let answer = self
-            .call(OP, Method::POST, &path, None, Some(body))
-            .await?;
+        let answer = self.call(OP, Method::POST, &path, None, Some(body)).await?;
         let saved: SaveAnswer = Self::decode(OP, &answer)?;
         parse_id(OP, &saved.id)
     }

@@ -455,7 +455,9 @@ fn outcome_of(error: &SalesforceError) -> &'static str {
     }
 }
 
-pub(super) fn check_writable(desired: &BTreeMap<String, Option<FieldValue>>) -> Result<(), SalesforceError> {
+pub(super) fn check_writable(
+    desired: &BTreeMap<String, Option<FieldValue>>,
+) -> Result<(), SalesforceError> {
     for field in desired.keys() {
         check_field(field)?;
         if field.contains('.') {

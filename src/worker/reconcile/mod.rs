@@ -36,10 +36,10 @@ use crate::domain::disposition::Classify;
 use crate::domain::ids::{SfOpportunityId, SfOrgId};
 use crate::domain::job::Reconcile;
 use crate::domain::referral::ReconcileInvitation;
-use crate::worker::referrals::fields as referral_fields;
-use crate::worker::referrals::handover::{self, Handover};
 use crate::ports::partner_central::{AceError, PartnerCentral, TaskStatus};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+use crate::worker::referrals::fields as referral_fields;
+use crate::worker::referrals::handover::{self, Handover};
 
 /// What comes after one reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,8 +126,7 @@ impl Reconciler {
             referral_fields::HANDOVER
         } else {
             &[]
-        })
-        {
+        }) {
             if !read_fields.iter().any(|f| f == field) {
                 read_fields.push((*field).to_owned());
             }

@@ -52,11 +52,8 @@ async fn step(
 ) -> Result<(), Failure> {
     match &plan.action {
         Some(Action::Accept { after_task }) => {
-            let token = ClientToken::for_invitation(
-                org,
-                invitation,
-                after_task.as_deref().unwrap_or("-"),
-            );
+            let token =
+                ClientToken::for_invitation(org, invitation, after_task.as_deref().unwrap_or("-"));
             let task = ace.accept_invitation(invitation.as_str(), &token).await?;
             tracing::info!(status = ?task.status, "acceptance of the referral started at AWS");
             acted.task = Some(task);

@@ -100,9 +100,9 @@ pub async fn on_event(
         org_id: org,
         invitation_id: id.clone(),
         reason: InvitationReason::AceEvent {
-            event_id: event
-                .id
-                .unwrap_or_else(|| format!("{id}@{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
+            event_id: event.id.unwrap_or_else(|| {
+                format!("{id}@{}", OffsetDateTime::now_utc().unix_timestamp_nanos())
+            }),
             detail_type: detail_type.to_owned(),
         },
         queued_at: OffsetDateTime::now_utc(),

@@ -100,7 +100,9 @@ impl InvitationStatus {
 pub enum Decision {
     Accept,
     /// With the rejection reason, if the rep chose one of AWS's.
-    Reject { reason: Option<&'static str> },
+    Reject {
+        reason: Option<&'static str>,
+    },
 }
 
 impl Decision {
@@ -160,7 +162,11 @@ pub fn people(contacts: &[Contact]) -> String {
 /// A value the invitation shares, as the field value it becomes.
 pub fn invitation_value(invitation: &Invitation, value: InvitationValue) -> Option<FieldValue> {
     let spend = invitation.expected_customer_spend.first();
-    let text = |s: Option<&String>| s.filter(|s| !s.trim().is_empty()).cloned().map(FieldValue::Text);
+    let text = |s: Option<&String>| {
+        s.filter(|s| !s.trim().is_empty())
+            .cloned()
+            .map(FieldValue::Text)
+    };
     match value {
         InvitationValue::ProjectTitle => text(invitation.project_title.as_ref()),
         InvitationValue::ProjectBusinessProblem => text(invitation.business_problem.as_ref()),
@@ -173,7 +179,9 @@ pub fn invitation_value(invitation: &Invitation, value: InvitationValue) -> Opti
             .and_then(|s| s.amount.as_deref())
             .and_then(Decimal::parse)
             .map(FieldValue::Number),
-        InvitationValue::ExpectedSpendCurrencyCode => text(spend.and_then(|s| s.currency_code.as_ref())),
+        InvitationValue::ExpectedSpendCurrencyCode => {
+            text(spend.and_then(|s| s.currency_code.as_ref()))
+        }
         InvitationValue::CustomerCompanyName => text(invitation.customer_company_name.as_ref()),
         InvitationValue::CustomerIndustry => text(invitation.customer_industry.as_ref()),
         InvitationValue::CustomerWebsiteUrl => text(invitation.customer_website_url.as_ref()),
@@ -342,7 +350,10 @@ mod tests {
             rule_value(&state, None, Some(&opportunity), Some("US")),
             Some(FieldValue::Text("WA".into()))
         );
-        assert_eq!(rule_value(&state, None, Some(&opportunity), Some("DE")), None);
+        assert_eq!(
+            rule_value(&state, None, Some(&opportunity), Some("DE")),
+            None
+        );
         assert_eq!(
             rule_value(
                 &rule("Customer.Account.CompanyName", None, Some(5)),

@@ -158,7 +158,9 @@ mod tests {
         let mut r = record(&[]);
         r.fields.insert(
             "SystemModstamp".into(),
-            FieldValue::Datetime(crate::domain::sobject::parse_datetime("2026-08-14T18:27:02Z").unwrap()),
+            FieldValue::Datetime(
+                crate::domain::sobject::parse_datetime("2026-08-14T18:27:02Z").unwrap(),
+            ),
         );
         let a = job(&org, invitation.clone(), &r);
         let b = job(&org, invitation, &r);

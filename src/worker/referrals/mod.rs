@@ -422,7 +422,11 @@ fn outcome(plan: &Plan, acted: &act::Acted, written: bool) -> &'static str {
         return "rejected";
     }
     if let Some(task) = &acted.task {
-        return if task.failed() { "needs_attention" } else { "accepting" };
+        return if task.failed() {
+            "needs_attention"
+        } else {
+            "accepting"
+        };
     }
     match (&plan.action, &plan.shown) {
         (None, None) => "gone",

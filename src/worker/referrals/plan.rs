@@ -152,12 +152,7 @@ pub fn rank(status: SyncStatus) -> u8 {
 /// `2026-09-12 18:00 UTC`.
 pub fn when(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{} {:02}:{:02} UTC",
-        at.date(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
 /// Plans one invitation reconcile.
@@ -215,10 +210,10 @@ pub fn plan(input: &Input<'_>) -> Plan {
                 .rejection_reason
                 .clone()
                 .unwrap_or_else(|| "no reason given".to_owned());
-            Plan::showing(
-                Shown::new(Some(status), expires)
-                    .line(SyncStatus::Synced, format!("The referral was rejected at AWS ({why}).")),
-            )
+            Plan::showing(Shown::new(Some(status), expires).line(
+                SyncStatus::Synced,
+                format!("The referral was rejected at AWS ({why})."),
+            ))
         }
         InvitationStatus::Expired => {
             let mut shown = Shown::new(Some(status), expires).line(
@@ -364,7 +359,11 @@ fn completed(input: &Input<'_>, task: &EngagementTask, shown: Shown) -> Plan {
             .as_ref()
             .and_then(|c| c.account.as_ref())
             .and_then(|a| a.company_name.clone())
-            .or_else(|| input.invitation.and_then(|i| i.customer_company_name.clone()))?;
+            .or_else(|| {
+                input
+                    .invitation
+                    .and_then(|i| i.customer_company_name.clone())
+            })?;
         let country = opportunity
             .body
             .customer
@@ -376,8 +375,13 @@ fn completed(input: &Input<'_>, task: &EngagementTask, shown: Shown) -> Plan {
             rule.fields
                 .iter()
                 .filter_map(|field| {
-                    rule_value(field, input.invitation, Some(opportunity), country.as_deref())
-                        .map(|v| (field.salesforce.clone(), v))
+                    rule_value(
+                        field,
+                        input.invitation,
+                        Some(opportunity),
+                        country.as_deref(),
+                    )
+                    .map(|v| (field.salesforce.clone(), v))
                 })
                 .collect()
         });
@@ -399,7 +403,8 @@ fn completed(input: &Input<'_>, task: &EngagementTask, shown: Shown) -> Plan {
 }
 
 fn accepting() -> String {
-    "Accepting the referral: AWS is creating its ACE opportunity; the customer's details follow.".to_owned()
+    "Accepting the referral: AWS is creating its ACE opportunity; the customer's details follow."
+        .to_owned()
 }
 
 /// A failed acceptance task, in words a rep can act on.

@@ -29,7 +29,10 @@ pub async fn sweep_jobs(
             continue;
         }
         let Ok(id) = InvitationId::parse(&summary.id) else {
-            tracing::warn!(invitation = summary.id, "ListEngagementInvitations listed an id that is not one; skipped");
+            tracing::warn!(
+                invitation = summary.id,
+                "ListEngagementInvitations listed an id that is not one; skipped"
+            );
             continue;
         };
         if jobs.iter().any(|j| j.invitation_id == id) {

@@ -74,10 +74,7 @@ pub fn desired(plan: &Plan, acted: &Acted) -> Desired {
         }
     }
     if let Some(status) = shown.status {
-        desired.insert(
-            fields::INVITATION_STATUS.to_owned(),
-            text(status.as_str()),
-        );
+        desired.insert(fields::INVITATION_STATUS.to_owned(), text(status.as_str()));
     }
     if let Some(expires) = shown.expires {
         desired.insert(fields::INVITATION_EXPIRES.to_owned(), datetime(expires));
@@ -103,7 +100,9 @@ fn raise(shown: &mut Shown, to: SyncStatus) {
 fn refusal(failure: &Failure) -> (SyncStatus, String) {
     match failure {
         Failure::Ace(
-            e @ (AceError::Validation { .. } | AceError::Conflict { .. } | AceError::NotFound { .. }),
+            e @ (AceError::Validation { .. }
+            | AceError::Conflict { .. }
+            | AceError::NotFound { .. }),
         ) => (
             SyncStatus::NeedsAttention,
             format!(
