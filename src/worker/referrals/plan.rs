@@ -189,7 +189,12 @@ pub fn plan(input: &Input<'_>) -> Plan {
     else {
         return Plan::nothing();
     };
-    let expires = invitation.summary.expiration_date;
+    // Salesforce keeps datetimes to the millisecond: compared at that precision, an
+    // unchanged expiry is not written again.
+    let expires = invitation
+        .summary
+        .expiration_date
+        .map(|at| at.replace_millisecond(at.millisecond()).unwrap_or(at));
     let Some(record) = input.record else {
         // Only an open referral gets a record: one that ended before it was brought in
         // has nothing left to answer.
