@@ -5,7 +5,9 @@
 use time::OffsetDateTime;
 
 use crate::ace::opportunity::{AceOpportunity, Contact, json_get};
-use crate::ace::referrals::{CONTACTS, InvitationValue, ReferralField, ReferralTransform, Source};
+use crate::ace::referrals::{
+    CONTACTS, InvitationValue, ReferralField, ReferralMapping, ReferralTransform, Source,
+};
 use crate::ace::rules;
 use crate::domain::ids::InvitationId;
 use crate::domain::sobject::{Decimal, FieldValue, SObject, parse_date};
@@ -33,6 +35,19 @@ pub const DECIDED: &[&str] = &[DECISION, REJECTION_REASON];
 
 /// What the record reconciler reads to hand a referral over.
 pub const HANDOVER: &[&str] = &[INVITATION_ID, INVITATION_STATUS];
+
+/// Every Opportunity field ace-sync writes on a referral's record under `mapping`: its own
+/// ([`WRITTEN`]) and the targets of the mapping's rules, sorted.
+pub fn written_by(mapping: &ReferralMapping) -> Vec<String> {
+    let mut fields: Vec<String> = WRITTEN
+        .iter()
+        .map(|f| (*f).to_owned())
+        .chain(mapping.fields.iter().map(|rule| rule.salesforce.clone()))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
 
 /// `ACE_Origin__c` of a referral's record.
 pub const AWS_REFERRAL: &str = "AWS Referral";

@@ -52,6 +52,7 @@ const REQUIRED_ACTIONS: &[(&str, &[&str])] = &[
     ("GetAwsOpportunitySummary", &[]),
     ("GetEngagementInvitation", &[]),
     ("GetOpportunity", &[]),
+    ("ListEngagementByAcceptingInvitationTasks", &[]),
     ("ListEngagementFromOpportunityTasks", &[]),
     ("ListEngagementInvitations", &[]),
     ("ListOpportunities", &[]),
