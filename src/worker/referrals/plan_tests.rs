@@ -322,7 +322,14 @@ fn the_decision_on_a_pending_referral_decides_the_action() {
     let accept = [(fields::DECISION, "Accept")];
     let failed = |code| Some(task(TaskStatus::Failed, Some(code)));
     // Name, plan, then the action, what follows, the sync status and a line of the findings.
-    type Expected<'a> = (&'a str, Plan, Option<Action>, Then, Option<&'a str>, &'a str);
+    type Expected<'a> = (
+        &'a str,
+        Plan,
+        Option<Action>,
+        Then,
+        Option<&'a str>,
+        &'a str,
+    );
     let rows: Vec<Expected> = vec![
         (
             "no decision",
