@@ -20,6 +20,8 @@
 pub mod act;
 pub mod events;
 pub mod fields;
+#[cfg(test)]
+mod fixtures;
 pub mod handover;
 pub mod observe;
 pub mod plan;
@@ -149,22 +151,17 @@ impl Referrals {
         queue: Arc<dyn JobQueue>,
         check_again: CheckAgain,
     ) -> Self {
-        let mut read_fields: Vec<String> = [
-            "LastModifiedById",
-            "SystemModstamp",
-            "AccountId",
-            "StageName",
-        ]
-        .iter()
-        .chain(fields::WRITTEN)
-        .chain(fields::DECIDED)
-        .chain(&[
-            sync_fields::ACE_ID,
-            sync_fields::SYNC_STATUS,
-            sync_fields::FINDINGS,
-        ])
-        .map(|f| (*f).to_owned())
-        .collect();
+        let mut read_fields: Vec<String> = ["LastModifiedById", "SystemModstamp", "AccountId"]
+            .iter()
+            .chain(fields::WRITTEN)
+            .chain(fields::DECIDED)
+            .chain(&[
+                sync_fields::ACE_ID,
+                sync_fields::SYNC_STATUS,
+                sync_fields::FINDINGS,
+            ])
+            .map(|f| (*f).to_owned())
+            .collect();
         if let Some(mapping) = &mapping {
             // The acceptance's fields, so a repeat writes only what differs.
             for rule in &mapping.fields {

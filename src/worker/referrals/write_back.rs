@@ -128,3 +128,120 @@ pub fn retryable(failure: &Failure) -> bool {
         Failure::Salesforce(e) => e.is_retryable(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::partner_central::TaskStatus;
+    use crate::worker::referrals::fixtures::*;
+    #[test]
+    fn what_acting_did_is_what_the_record_shows() {
+        let mapping = mapping();
+        let reject = Row {
+            record: Some(record(&[
+                (fields::DECISION, "Reject"),
+                (fields::REJECTION_REASON, "Other"),
+            ])),
+            ..row(&mapping)
+        }
+        .plan();
+        let d = desired(
+            &reject,
+            &Acted {
+                rejected: Some("Other"),
+                ..Acted::default()
+            },
+        );
+        assert_eq!(
+            text_of(&d, fields::INVITATION_STATUS).as_deref(),
+            Some("Rejected")
+        );
+        assert_eq!(
+            text_of(&d, sync_fields::FINDINGS).as_deref(),
+            Some("• The referral was rejected at AWS (Other).")
+        );
+        let refused = desired(
+            &reject,
+            &Acted {
+                failure: Some(Failure::Ace(AceError::Conflict {
+                    operation: "RejectEngagementInvitation",
+                    message: "Engagement invitation is ACCEPTED and cannot be rejected".into(),
+                })),
+                ..Acted::default()
+            },
+        );
+        assert_eq!(
+            text_of(&refused, fields::INVITATION_STATUS).as_deref(),
+            Some("Pending")
+        );
+        assert_eq!(
+            text_of(&refused, sync_fields::SYNC_STATUS).as_deref(),
+            Some("Needs attention")
+        );
+        assert!(
+            text_of(&refused, sync_fields::FINDINGS)
+                .unwrap()
+                .contains("AWS refused the answer to the referral"),
+        );
+
+        let accept = Row {
+            record: Some(record(&[(fields::DECISION, "Accept")])),
+            ..row(&mapping)
+        }
+        .plan();
+        let started = desired(
+            &accept,
+            &Acted {
+                task: Some(task(TaskStatus::InProgress, None)),
+                ..Acted::default()
+            },
+        );
+        assert!(
+            text_of(&started, sync_fields::FINDINGS)
+                .unwrap()
+                .contains("Accepting the referral")
+        );
+        let failed = desired(
+            &accept,
+            &Acted {
+                task: Some(task(TaskStatus::Failed, Some("InvitationAccessDenied"))),
+                ..Acted::default()
+            },
+        );
+        assert_eq!(
+            text_of(&failed, sync_fields::SYNC_STATUS).as_deref(),
+            Some("Needs attention")
+        );
+        assert!(
+            text_of(&failed, sync_fields::FINDINGS)
+                .unwrap()
+                .contains("(InvitationAccessDenied)")
+        );
+
+        // An acceptance that could not be completed (the account refused) is not written.
+        let complete = Row {
+            invitation: Some(invitation("ACCEPTED")),
+            record: Some(record(&[(fields::DECISION, "Accept")])),
+            task: Some(task(TaskStatus::Complete, None)),
+            opportunity: Some(accepted_opportunity()),
+            ..row(&mapping)
+        }
+        .plan();
+        let half = desired(
+            &complete,
+            &Acted {
+                failure: Some(Failure::Salesforce(
+                    crate::ports::salesforce::SalesforceError::Config {
+                        problem: "Account: REQUIRED_FIELD_MISSING".into(),
+                    },
+                )),
+                ..Acted::default()
+            },
+        );
+        assert!(!half.contains_key(sync_fields::ACE_ID), "{half:?}");
+        assert_eq!(
+            text_of(&half, sync_fields::SYNC_STATUS).as_deref(),
+            Some("Error")
+        );
+    }
+}
