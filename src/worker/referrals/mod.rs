@@ -104,7 +104,7 @@ impl ReferralMetrics {
         let metrics = Self::default();
         registry.register(
             "referrals",
-            "AWS referral reconciles by outcome (created, pending, accepting, accepted, rejected, expired, needs_attention, unchanged, linked, gone, wrong_org, failed, off)",
+            "AWS referral reconciles by outcome (created, pending, accepting, accepted, rejected, expired, needs_attention, unchanged, linked, ended, gone, wrong_org, failed, off)",
             metrics.outcomes.clone(),
         );
         registry.register(
@@ -266,6 +266,9 @@ impl Referrals {
         let record = observed.record.as_ref();
         if record.is_some_and(observe::linked) {
             return Ok(("linked", Follow::Then(Then::Done, None)));
+        }
+        if record.is_some_and(observe::ended) {
+            return Ok(("ended", Follow::Then(Then::Done, None)));
         }
         let plan = plan::plan(&Input {
             invitation_id: &job.invitation_id,

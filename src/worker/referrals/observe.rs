@@ -34,6 +34,16 @@ pub fn linked(record: &SObject) -> bool {
     sync_fields::ace_id(record).is_some()
 }
 
+/// Whether the record shows the referral ended (rejected or expired): nothing can change any
+/// more, and AWS may no longer show a rejected invitation (ace-api.md §3: "after rejection,
+/// access to the opportunity is lost"), so it is not read again.
+pub fn ended(record: &SObject) -> bool {
+    matches!(
+        InvitationStatus::of(record),
+        Some(InvitationStatus::Rejected | InvitationStatus::Expired)
+    )
+}
+
 /// Reads the referral `id` and the record holding it; `fields` are what the record is read
 /// with, `us` is the integration user.
 pub async fn observe(
@@ -53,7 +63,11 @@ pub async fn observe(
         opportunity: None,
         changed_since_task: false,
     };
-    if observed.record.as_ref().is_some_and(linked) {
+    if observed
+        .record
+        .as_ref()
+        .is_some_and(|r| linked(r) || ended(r))
+    {
         return Ok(observed);
     }
     observed.invitation = match ace.get_invitation(id.as_str()).await {
