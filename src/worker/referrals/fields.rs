@@ -1,7 +1,6 @@
 //! The Opportunity fields a referral's record holds (README, "The custom fields ace-sync
-//! writes", AWS referrals),
-//! the values their picklists take, and how the values of an invitation or an accepted
-//! opportunity become field values.
+//! writes", AWS referrals), the values their picklists take, and how the values of an
+//! invitation or an accepted opportunity become field values.
 
 use time::OffsetDateTime;
 
