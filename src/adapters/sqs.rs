@@ -561,11 +561,7 @@ impl JobSource for SqsQueue {
         receipt: &Receipt,
         delay: Duration,
     ) -> Result<(), QueueError> {
-        // SQS takes whole seconds, at most 12 hours. Rounded up, never down: a job held until
-        // its time (a check-again due in 900 ms) made visible at once would be received again
-        // and again before it, each receive counting towards the dead-letter queue's
-        // maxReceiveCount.
-        let seconds = visibility_seconds(delay);
+        let seconds = crate::ports::queue::visibility_seconds(delay) as i32;
         let result = self
             .client
             .change_message_visibility()
@@ -587,25 +583,9 @@ impl JobSource for SqsQueue {
     }
 }
 
-/// A visibility timeout for SQS: whole seconds, rounded up, at most 12 hours.
-fn visibility_seconds(delay: Duration) -> i32 {
-    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
-    seconds.min(12 * 60 * 60) as i32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn visibility_timeouts_are_rounded_up_to_whole_seconds() {
-        assert_eq!(visibility_seconds(Duration::ZERO), 0);
-        assert_eq!(visibility_seconds(Duration::from_millis(1)), 1);
-        assert_eq!(visibility_seconds(Duration::from_millis(999)), 1);
-        assert_eq!(visibility_seconds(Duration::from_secs(2)), 2);
-        assert_eq!(visibility_seconds(Duration::from_millis(2001)), 3);
-        assert_eq!(visibility_seconds(Duration::from_secs(86_400)), 43_200);
-    }
 
     fn message(size: usize) -> OutgoingMessage {
         OutgoingMessage {

@@ -67,24 +67,6 @@ async fn referred(world: &World) -> (String, SfRecordId) {
     (invitation, record)
 }
 
-/// Processes the changes queue until `done` holds (check-again jobs come due on their own).
-async fn until(world: &World, what: &str, done: impl Fn(&World) -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        world.drain_changes().await;
-        if done(world) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}; referral reconciles: {:?}; queue: {:?}",
-            metric_lines(world, "ace_sync_referrals_total"),
-            world.peek_jobs().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn metric_lines(world: &World, needle: &str) -> Vec<String> {
     world
         .worker
@@ -444,17 +426,17 @@ async fn a_failed_acceptance_is_shown_on_the_record_and_saving_it_again_tries_ag
     world
         .rep_changes(record.as_str(), &[(DECISION, text("Accept"))])
         .await;
-    world.drain_changes().await;
+    // The task runs until AWS ends it: the worker checks it again and again meanwhile.
+    world
+        .drain_changes_until(DEADLINE, "the acceptance has started", || {
+            f("ACE_Findings__c")
+                .unwrap_or_default()
+                .contains("Accepting the referral")
+        })
+        .await;
     assert_eq!(
         control.call_count("StartEngagementByAcceptingInvitationTask"),
         1
-    );
-    assert!(
-        f("ACE_Findings__c")
-            .unwrap_or_default()
-            .contains("Accepting the referral"),
-        "{:?}",
-        f("ACE_Findings__c")
     );
 
     // AWS fails the task; the check that follows it finds out.
@@ -463,10 +445,11 @@ async fn a_failed_acceptance_is_shown_on_the_record_and_saving_it_again_tries_ag
         "You do not have access to this engagement invitation.",
     );
     assert_eq!(failed.len(), 1);
-    until(&world, "the failure is on the record", |w| {
-        field(w, &record, "ACE_Sync_Status__c").as_deref() == Some("Needs attention")
-    })
-    .await;
+    world
+        .drain_changes_until(DEADLINE, "the failure is on the record", || {
+            f("ACE_Sync_Status__c").as_deref() == Some("Needs attention")
+        })
+        .await;
     let findings = f("ACE_Findings__c").unwrap_or_default();
     assert!(
         findings.contains(
@@ -480,23 +463,34 @@ async fn a_failed_acceptance_is_shown_on_the_record_and_saving_it_again_tries_ag
         control.invitation_status(&invitation).as_deref(),
         Some("PENDING")
     );
+    assert_eq!(
+        control.call_count("StartEngagementByAcceptingInvitationTask"),
+        1,
+        "a failure is not retried by itself"
+    );
 
     // The rep saves the record again: a new acceptance (a new task), which AWS completes.
     world
         .rep_changes(record.as_str(), &[("NextStep", text("Call Northwind"))])
         .await;
-    world.drain_changes().await;
-    let tasks: Vec<_> = control
-        .tasks()
-        .into_iter()
-        .filter(|t| t["EngagementInvitationId"] == invitation.as_str())
-        .collect();
-    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let tasks_of_invitation = || {
+        control
+            .tasks()
+            .into_iter()
+            .filter(|t| t["EngagementInvitationId"] == invitation.as_str())
+            .count()
+    };
+    world
+        .drain_changes_until(DEADLINE, "a second acceptance has started", || {
+            tasks_of_invitation() == 2
+        })
+        .await;
     assert_eq!(control.finish_tasks().len(), 1);
-    until(&world, "the acceptance is on the record", |w| {
-        field(w, &record, "ACE_Opportunity_Id__c").is_some()
-    })
-    .await;
+    world
+        .drain_changes_until(DEADLINE, "the acceptance is on the record", || {
+            f("ACE_Opportunity_Id__c").is_some()
+        })
+        .await;
     assert_eq!(f(STATUS).as_deref(), Some("Accepted"));
     assert_eq!(
         control.invitation_status(&invitation).as_deref(),
