@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use ace_sync::domain::ids::SfRecordId;
+use ace_sync::domain::ids::{SfOpportunityId, SfRecordId};
 use ace_sync::domain::sobject::FieldValue;
 use ace_sync::ports::queue::{JobQueue, OutgoingMessage};
 use ace_sync::worker::referrals::sweep::sweep_jobs;
@@ -132,6 +132,15 @@ async fn a_referral_comes_in_is_accepted_from_salesforce_and_then_syncs_as_any_r
         control.call_count("StartEngagementByAcceptingInvitationTask"),
         0
     );
+    // Not the record reconciler's to plan until accepted: a preview of it plans nothing.
+    let reconciler = world.worker.reconciler().unwrap();
+    let opportunity = SfOpportunityId::try_from(&record).unwrap();
+    let preview = reconciler
+        .preview(&opportunity, true)
+        .await
+        .unwrap()
+        .expect("the record");
+    assert!(preview.ace.is_none() && !preview.drifts(), "{preview:?}");
 
     // The rep accepts it in Salesforce.
     world

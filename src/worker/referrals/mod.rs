@@ -28,6 +28,8 @@ pub mod plan;
 pub mod sweep;
 pub mod write_back;
 
+pub use self::sweep::sweep_jobs;
+
 use std::sync::Arc;
 use std::time::Duration;
 
