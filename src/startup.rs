@@ -31,6 +31,7 @@ use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
 use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
 use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
+use crate::worker::referrals::ReferralMetrics;
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
 /// Why the application could not start.
@@ -272,26 +273,34 @@ impl Application {
             };
             workers.push(Arc::new(Worker::new(
                 changes.as_job_source(),
-                Arc::new(ChangesProcessor::new(
-                    built.clone(),
-                    changes.as_job_queue(),
-                    check_again,
-                    outages.clone(),
-                )),
+                Arc::new(
+                    ChangesProcessor::new(
+                        built.clone(),
+                        changes.as_job_queue(),
+                        check_again,
+                        outages.clone(),
+                    )
+                    // AWS referrals (worker/referrals).
+                    .with_referral_metrics(ReferralMetrics::register(&mut registry)),
+                ),
                 config.clone(),
                 worker_metrics.clone(),
             )));
             match &events {
                 Some(events) => workers.push(Arc::new(Worker::new(
                     events.as_job_source(),
-                    Arc::new(EventsProcessor::new(
-                        built.partner_central().clone(),
-                        built.salesforce().clone(),
-                        changes.as_job_queue(),
-                        built.catalog(),
-                        EventMetrics::register(&mut registry),
-                        outages.clone(),
-                    )),
+                    Arc::new(
+                        EventsProcessor::new(
+                            built.partner_central().clone(),
+                            built.salesforce().clone(),
+                            changes.as_job_queue(),
+                            built.catalog(),
+                            EventMetrics::register(&mut registry),
+                            outages.clone(),
+                        )
+                        // AWS referrals (worker/referrals).
+                        .with_referrals(built.mapping().referrals.is_some()),
+                    ),
                     config,
                     worker_metrics,
                 ))),

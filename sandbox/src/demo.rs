@@ -3,14 +3,16 @@
 //!
 //! It starts a simulated Salesforce org (seeded, its outbound-message rule pointed at the
 //! ingress), a simulated Partner Central whose AWS reviews decide on their own after short
-//! delays, and ace-sync itself (ingress and workers, `Role::All`) on in-memory queues — or on
+//! delays (and which refers opportunities to the partner, as AWS does), and ace-sync itself (ingress and workers, `Role::All`) on in-memory queues — or on
 //! SQS when `queue.changes_queue_url` / `queue.events_queue_url` are configured. Then a rep
-//! moves opportunities through their stages, the way a rep would, and the demo prints each
+//! moves opportunities through their stages and answers AWS's referrals, the way a rep would,
+//! and the demo prints each
 //! opportunity's timeline as the simulators saw it (`timeline`), checks where each one
 //! ended, and fails naming the ones that did not end where they should.
 //!
 //! Every wait polls state against a deadline; nothing sleeps for a fixed time.
 
+mod referrals;
 mod scenarios;
 mod seed;
 mod timeline;
@@ -132,7 +134,7 @@ pub async fn run_with(
             "{}. {} ({}): {}",
             scenario.number,
             scenario.name,
-            scenario.record(),
+            scenario.label(),
             scenario.title
         ))?;
         let mut run = Run {
@@ -146,7 +148,7 @@ pub async fn run_with(
         let entries = timeline::gather(
             &demo.sf,
             demo.pc.control(),
-            &run.record,
+            run.record.as_ref(),
             &run.rep,
             run.started,
             finished,

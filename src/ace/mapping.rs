@@ -123,6 +123,9 @@ struct MappingFile {
     fields: Vec<FieldFile>,
     #[serde(default)]
     maps: BTreeMap<String, BTreeMap<String, String>>,
+    /// AWS referrals (`super::referrals`).
+    #[serde(default)]
+    referrals: Option<super::referrals::ReferralsFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,6 +279,8 @@ pub struct Mapping {
     pub closed_lost_default: Option<String>,
     pub fields: Vec<FieldRule>,
     pub maps: BTreeMap<String, BTreeMap<String, String>>,
+    /// How AWS referrals become Salesforce opportunities; `None` leaves them alone.
+    pub referrals: Option<super::referrals::ReferralMapping>,
 }
 
 /// Where the sync is with an opportunity, from its Salesforce stage.
@@ -416,6 +421,7 @@ impl Mapping {
                 })
                 .collect(),
             maps: file.maps,
+            referrals: file.referrals.map(|r| r.into_mapping()),
         }
     }
 
@@ -960,6 +966,11 @@ fn describe(e: &figment::Error) -> String {
     while let Some(step) = path.next() {
         let is_array = matches!(step.as_str(), "field" | "stage");
         match path.peek().and_then(|i| i.parse::<usize>().ok()) {
+            // A nested list names its tables in full: `[[referrals.field]] #2`.
+            Some(index) if is_array && !at.is_empty() => {
+                path.next();
+                at = format!("[[{at}.{step}]] #{}", index + 1);
+            }
             Some(index) if is_array => {
                 path.next();
                 at.push_str(&format!("[[{step}]] #{}", index + 1));
@@ -1367,6 +1378,9 @@ pub fn check(mapping: &Mapping, model: &ServiceModel) -> Vec<Problem> {
                 "no solution to associate and no Project.OtherSolutionDescription: ACE requires one of them to submit (set solutions here or in the ace.solution_ids setting)".to_owned(),
             );
         }
+    }
+    if let Some(referrals) = &mapping.referrals {
+        problems.extend(super::referrals::check(referrals, mapping, model));
     }
     problems
 }

@@ -6,5 +6,6 @@ pub mod mapping;
 pub mod model;
 pub mod opportunity;
 pub mod preflight;
+pub mod referrals;
 pub mod rules;
 pub mod update;

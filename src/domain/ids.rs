@@ -29,6 +29,10 @@ pub enum IdError {
         "expected an ACE opportunity id like O1234567 (O followed by 1-19 digits), found {found:?}"
     )]
     AceOpportunity { found: String },
+    #[error(
+        "expected an engagement invitation id like engi-0123456789abc (engi- and 13 lowercase letters or digits), found {found:?}"
+    )]
+    Invitation { found: String },
 }
 
 const CHECKSUM_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
@@ -233,6 +237,59 @@ impl<'de> Deserialize<'de> for AceOpportunityId {
     }
 }
 
+/// An engagement invitation: an AWS referral to us (`engi-` and 13 lowercase letters or
+/// digits, GetEngagementInvitation's `Identifier` pattern, ace-api.md §3).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InvitationId(String);
+
+impl InvitationId {
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        let raw = raw.trim();
+        let ok = raw.strip_prefix("engi-").is_some_and(|rest| {
+            rest.len() == 13
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        });
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(IdError::Invitation {
+                found: raw.to_owned(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InvitationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for InvitationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InvitationId({})", self.0)
+    }
+}
+
+impl Serialize for InvitationId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for InvitationId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The ACE operations whose `ClientToken` we derive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -288,14 +345,33 @@ impl ClientToken {
         Self::from_hash(hash)
     }
 
+    /// The token of StartEngagementByAcceptingInvitationTask for an AWS referral, keyed to
+    /// `version` (the failed task a new attempt follows, if any): a retry of one acceptance is
+    /// the same task, an acceptance after a failed one is a new task.
+    pub fn for_invitation(org: &SfOrgId, invitation: &InvitationId, version: &str) -> Self {
+        let mut hash = Self::hash_of(
+            org,
+            invitation.as_str(),
+            TokenPurpose::StartEngagementByAcceptingInvitation,
+            0,
+        );
+        hash.update([0u8]);
+        hash.update(version.as_bytes());
+        Self::from_hash(hash)
+    }
+
     fn hash(
         org: &SfOrgId,
         record: &SfOpportunityId,
         purpose: TokenPurpose,
         generation: u32,
     ) -> Sha256 {
+        Self::hash_of(org, record.as_str(), purpose, generation)
+    }
+
+    fn hash_of(org: &SfOrgId, subject: &str, purpose: TokenPurpose, generation: u32) -> Sha256 {
         let mut hash = Sha256::new();
-        for part in [org.key15(), record.as_str(), purpose.label()] {
+        for part in [org.key15(), subject, purpose.label()] {
             hash.update(part.as_bytes());
             hash.update([0u8]);
         }
@@ -382,6 +458,32 @@ mod tests {
         let other = SfOrgId::parse("00D5g00000ABCdf").unwrap();
         assert!(long.matches(&short));
         assert!(!long.matches(&other));
+    }
+
+    #[test]
+    fn invitation_ids_follow_the_model_pattern() {
+        assert!(InvitationId::parse("engi-v7p8z56whnauo").is_ok());
+        for bad in [
+            "engi-",
+            "engi-V7P8Z56WHNAUO",
+            "engi-v7p8z56whnau",
+            "eng-v7p8z56whnauo1",
+            "engi-v7p8z56whnauo1",
+            "O1234567",
+        ] {
+            assert!(InvitationId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn acceptance_tokens_repeat_only_for_the_same_attempt() {
+        let org = SfOrgId::parse("00D5g00000ABCde").unwrap();
+        let a = InvitationId::parse("engi-aaaaaaaaaaaaa").unwrap();
+        let b = InvitationId::parse("engi-bbbbbbbbbbbbb").unwrap();
+        let token = ClientToken::for_invitation;
+        assert_eq!(token(&org, &a, "-"), token(&org, &a, "-"));
+        assert_ne!(token(&org, &a, "-"), token(&org, &b, "-"));
+        assert_ne!(token(&org, &a, "-"), token(&org, &a, "task-0123456789abc"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The queue contract: a job names *which* Salesforce record to reconcile and *why*, never
-//! what to do (the reconciler reads both sides and decides). Versioned JSON, one tagged
+//! The queue contract: a job names *which* Salesforce record (or AWS referral, see
+//! [`super::referral`]) to reconcile and *why*, never what to do (the reconciler reads both
+//! sides and decides). Versioned JSON, one tagged
 //! variant per shape; an old shape stays decodable for as long as messages of that shape can
 //! still be on a queue (14 days on SQS).
 //!
@@ -9,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::ids::{AceOpportunityId, ActionId, NotificationId, SfOrgId, SfRecordId};
+use super::ids::{AceOpportunityId, ActionId, InvitationId, NotificationId, SfOrgId, SfRecordId};
+use super::referral::ReconcileInvitation;
 use super::sobject::{FieldValue, SObject};
 
 /// A unit of work on the changes queue.
@@ -23,9 +25,20 @@ pub enum Job {
     /// sent it). Still read, as a reconcile of its record, until none can be left on a queue.
     #[serde(rename = "salesforce.record_changed.v1")]
     RecordChangedV1(RecordChanged),
+    /// Bring one AWS referral (an engagement invitation) and its Salesforce record into
+    /// agreement (worker/referrals).
+    #[serde(rename = "reconcile_invitation.v1")]
+    ReconcileInvitationV1(ReconcileInvitation),
 }
 
-/// Reconcile one record: the only job there is.
+/// What a job names: a record, or an AWS referral.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Record(Reconcile),
+    Invitation(ReconcileInvitation),
+}
+
+/// Reconcile one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reconcile {
@@ -81,6 +94,9 @@ pub enum Reason {
     Backfill,
     /// An operator or a rep asked for it (e.g. "Sync now").
     Manual { request_id: String },
+    /// The AWS referral the record came from was accepted and the record now names its ACE
+    /// opportunity (worker/referrals): from here on it syncs as any other.
+    Referral { invitation_id: InvitationId },
 }
 
 impl Reason {
@@ -93,6 +109,7 @@ impl Reason {
             Reason::Sweep { .. } => "sweep",
             Reason::Backfill => "backfill",
             Reason::Manual { .. } => "manual",
+            Reason::Referral { .. } => "referral",
         }
     }
 }
@@ -124,9 +141,28 @@ impl Job {
         Ok(serde_json::from_str(body)?)
     }
 
-    /// The reconcile this job asks for (a legacy job becomes one).
-    pub fn into_reconcile(self) -> Reconcile {
+    /// The org the job is for.
+    pub fn org_id(&self) -> &SfOrgId {
         match self {
+            Job::ReconcileV1(job) => &job.org_id,
+            Job::RecordChangedV1(change) => &change.org_id,
+            Job::ReconcileInvitationV1(job) => &job.org_id,
+        }
+    }
+
+    /// The record reconcile this job asks for (a legacy job becomes one); `None` for a job
+    /// about an AWS referral.
+    pub fn into_reconcile(self) -> Option<Reconcile> {
+        match self.into_target() {
+            Target::Record(job) => Some(job),
+            Target::Invitation(_) => None,
+        }
+    }
+
+    /// What this job names.
+    pub fn into_target(self) -> Target {
+        Target::Record(match self {
+            Job::ReconcileInvitationV1(job) => return Target::Invitation(job),
             Job::ReconcileV1(job) => job,
             Job::RecordChangedV1(change) => Reconcile {
                 changed_at: change
@@ -141,7 +177,7 @@ impl Job {
                 },
                 queued_at: change.received_at,
             },
-        }
+        })
     }
 }
 
@@ -173,7 +209,8 @@ impl Reconcile {
     /// - the sweep: the record and the sweep's time bucket, so that replicas sweeping at once
     ///   queue the record once;
     /// - a check-again: the record, the attempt and the time it was asked;
-    /// - a manual request: its request id.
+    /// - a manual request: its request id;
+    /// - an accepted referral: the record and the invitation (it is accepted once).
     pub fn dedup_id(&self) -> String {
         let modstamp = self
             .changed_at
@@ -198,6 +235,9 @@ impl Reconcile {
                 self.queued_at.unix_timestamp()
             ),
             Reason::Manual { request_id } => format!("manual:{}", clip(request_id)),
+            Reason::Referral { invitation_id } => {
+                format!("referral:{}:{invitation_id}", self.record_id)
+            }
         }
     }
 }
@@ -273,7 +313,10 @@ mod tests {
             },
             received_at: parse_datetime("2026-08-14T18:27:03Z").unwrap(),
         });
-        let reconcile = Job::decode(&legacy.encode()).unwrap().into_reconcile();
+        let reconcile = Job::decode(&legacy.encode())
+            .unwrap()
+            .into_reconcile()
+            .unwrap();
         assert_eq!(reconcile, outbound(Some("2026-08-14T18:27:02Z")));
     }
 

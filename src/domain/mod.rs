@@ -3,4 +3,6 @@
 pub mod disposition;
 pub mod ids;
 pub mod job;
+// AWS referrals: the invitation job (worker/referrals).
+pub mod referral;
 pub mod sobject;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::domain::job::Job;
+use crate::domain::job::{Job, Target};
 use crate::ports::queue::{
     DEAD_LETTER_AT, DEAD_LETTER_REASON, JobQueue, JobSource, OutgoingMessage, QueueError,
     ReceivedMessage,
@@ -29,7 +29,8 @@ const PEEK_VISIBILITY: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parked {
     pub message_id: String,
-    /// The Salesforce record the job names, when it is a job this version reads.
+    /// The Salesforce record (or AWS invitation) the job names, when it is a job this version
+    /// reads.
     pub record: Option<String>,
     /// What triggered the job (`outbound_message`, `ace_event`, …), or `unreadable`.
     pub trigger: String,
@@ -40,17 +41,17 @@ pub struct Parked {
 
 impl Parked {
     fn of(message: &ReceivedMessage) -> Parked {
-        let job = Job::decode(&message.body).ok().map(Job::into_reconcile);
+        let (record, trigger) = match Job::decode(&message.body).map(Job::into_target) {
+            Ok(Target::Record(job)) => (Some(job.record_id.to_string()), job.reason.label()),
+            Ok(Target::Invitation(job)) => {
+                (Some(job.invitation_id.to_string()), job.reason.label())
+            }
+            Err(_) => (None, "unreadable"),
+        };
         Parked {
             message_id: message.message_id.clone(),
-            record: job
-                .as_ref()
-                .map(|j| j.record_id.to_string())
-                .or_else(|| message.group_id.clone()),
-            trigger: job
-                .as_ref()
-                .map_or("unreadable", |j| j.reason.label())
-                .to_owned(),
+            record: record.or_else(|| message.group_id.clone()),
+            trigger: trigger.to_owned(),
             reason: message.attributes.get(DEAD_LETTER_REASON).cloned(),
             parked_at: message.attributes.get(DEAD_LETTER_AT).cloned(),
         }

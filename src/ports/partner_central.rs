@@ -15,7 +15,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::ace::mapping::Submission;
-use crate::ace::opportunity::{AceOpportunity, Opportunity, ReviewStatus};
+use crate::ace::opportunity::{
+    AceOpportunity, Contact, ExpectedCustomerSpend, Opportunity, ReviewStatus,
+};
 use crate::domain::disposition::{Classify, OutageKind};
 use crate::domain::ids::{AceOpportunityId, ClientToken};
 
@@ -155,7 +157,9 @@ pub struct InvitationSummary {
     pub expiration_date: Option<OffsetDateTime>,
 }
 
-/// An engagement invitation in full: the opportunity AWS proposes.
+/// An engagement invitation in full: the opportunity AWS proposes, as far as AWS shares it
+/// before acceptance (the customer's address, contacts and AWS account are withheld until
+/// then, ace-api.md §3).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invitation {
     pub summary: InvitationSummary,
@@ -168,6 +172,10 @@ pub struct Invitation {
     pub project_title: Option<String>,
     pub business_problem: Option<String>,
     pub target_completion_date: Option<String>,
+    /// AWS's people on the referral (`SenderContacts`, one to three).
+    pub sender_contacts: Vec<Contact>,
+    /// `Project.ExpectedCustomerSpend`.
+    pub expected_customer_spend: Vec<ExpectedCustomerSpend>,
 }
 
 /// The port. Reads spend the read quota (10/s), writes the write quota (1/s, ace-api.md §10).
@@ -247,6 +255,11 @@ pub trait PartnerCentral: Send + Sync {
     ) -> Result<EngagementTask, AceError>;
 
     async fn reject_invitation(&self, id: &str, reason: Option<&str>) -> Result<(), AceError>;
+
+    /// The most recent StartEngagementByAcceptingInvitationTask of this invitation
+    /// (ListEngagementByAcceptingInvitationTasks, newest first, one result): a read, so an
+    /// acceptance is followed without spending the write quota.
+    async fn latest_acceptance_task(&self, id: &str) -> Result<Option<EngagementTask>, AceError>;
 }
 
 /// One entry of a ValidationException's ErrorList.

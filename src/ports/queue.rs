@@ -34,6 +34,16 @@ impl From<&crate::domain::job::Reconcile> for OutgoingMessage {
     }
 }
 
+impl From<&crate::domain::referral::ReconcileInvitation> for OutgoingMessage {
+    fn from(job: &crate::domain::referral::ReconcileInvitation) -> Self {
+        OutgoingMessage {
+            group_id: job.group_id().to_string(),
+            dedup_id: job.dedup_id(),
+            body: job.encode(),
+        }
+    }
+}
+
 /// The visibility timeout SQS takes for `delay`: whole seconds (rounded up, so a message held
 /// for 300 ms is not visible again at once), at most 12 hours.
 pub fn visibility_seconds(delay: Duration) -> u64 {

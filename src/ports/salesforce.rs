@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::domain::disposition::{Classify, OutageKind};
-use crate::domain::ids::{SfOpportunityId, SfOrgId, SfUserId};
+use crate::domain::ids::{SfOpportunityId, SfOrgId, SfRecordId, SfUserId};
 use crate::domain::sobject::{FieldValue, SObject};
 
 /// The org and user our access token belongs to, from the token response's `id` URL
@@ -36,6 +36,14 @@ pub enum WriteOutcome {
     Unchanged,
     /// These fields were sent (API names, sorted).
     Updated { fields: Vec<String> },
+}
+
+/// What an upsert by External ID did (salesforce.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    pub id: SfRecordId,
+    /// Created (201) rather than updated.
+    pub created: bool,
 }
 
 /// Salesforce's error codes, as `errorCode` (single-record calls) or `statusCode`
@@ -237,6 +245,16 @@ pub enum SalesforceError {
     /// records in the Recycle Bin).
     #[error("no Opportunity {id} in Salesforce (deleted, or never existed)")]
     NoSuchRecord { id: SfOpportunityId },
+    /// An External ID matched several records (HTTP 300 on an upsert, or several rows of a
+    /// query by it): a field that is not unique, or a record copied by hand. A person must
+    /// choose; retrying changes nothing.
+    #[error("several {object} records hold {field} = {value:?}: {}", .ids.join(", "))]
+    Ambiguous {
+        object: String,
+        field: String,
+        value: String,
+        ids: Vec<String>,
+    },
     #[error("Salesforce did not answer {operation} within {after:?}")]
     Timeout {
         operation: &'static str,
@@ -339,6 +357,7 @@ impl Classify for SalesforceError {
             | Self::TokenRefused { .. }
             | Self::OrgNotAllowed { .. }
             | Self::NoSuchRecord { .. }
+            | Self::Ambiguous { .. }
             | Self::UnexpectedResponse { .. } => None,
             Self::Timeout { .. } | Self::Transport { .. } => Some(None),
             Self::RecordFailed { errors, .. } => codes_hint(errors),
@@ -389,6 +408,44 @@ pub trait SalesforceOrg: Send + Sync + fmt::Debug {
         &self,
         changes: Vec<(SObject, BTreeMap<String, Option<FieldValue>>)>,
     ) -> Result<Vec<Result<WriteOutcome, SalesforceError>>, SalesforceError>;
+
+    /// The Opportunity whose External ID `field` holds `value` (one SOQL query, `fields` as
+    /// for [`read_opportunity`](Self::read_opportunity)); `None` when no record does,
+    /// [`SalesforceError::Ambiguous`] when several do. AWS referrals find their record by
+    /// `ACE_Invitation_Id__c`, and ACE's events find an accepted referral's by
+    /// `ACE_Opportunity_Id__c`.
+    async fn find_opportunity(
+        &self,
+        field: &str,
+        value: &str,
+        fields: &[String],
+    ) -> Result<Option<SObject>, SalesforceError>;
+
+    /// Upsert by External ID (`PATCH /sobjects/Opportunity/{field}/{value}`): creates the
+    /// record when no record holds `value`, else updates it; a retry after a lost answer
+    /// updates what the first call created, so one value never makes two records.
+    async fn upsert_opportunity(
+        &self,
+        field: &str,
+        value: &str,
+        values: &BTreeMap<String, Option<FieldValue>>,
+    ) -> Result<Upserted, SalesforceError>;
+
+    /// Ids of the `object` records whose `field` equals `value` (one SOQL query), e.g. the
+    /// accounts named like a referral's customer.
+    async fn find_ids(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<SfRecordId>, SalesforceError>;
+
+    /// Creates an `object` record (`POST /sobjects/{object}`); its id.
+    async fn create_record(
+        &self,
+        object: &str,
+        values: &BTreeMap<String, FieldValue>,
+    ) -> Result<SfRecordId, SalesforceError>;
 
     /// Whether the record was last modified by us: an echo of our own write-back
     /// (salesforce.md §6, guard 5). Needs `LastModifiedById` among the fields read.

@@ -17,9 +17,11 @@ use time::OffsetDateTime;
 
 use super::Processor;
 use super::reconcile::{Next, Reconciler};
+use super::referrals::{ReferralMetrics, Referrals};
 use crate::domain::disposition::Disposition;
 use crate::domain::ids::SfOpportunityId;
-use crate::domain::job::{Job, Reason, Reconcile};
+use crate::domain::job::{Job, Reason, Reconcile, Target};
+use crate::domain::referral::InvitationReason;
 use crate::health::Outages;
 use crate::ports::queue::{JobQueue, OutgoingMessage, ReceivedMessage};
 
@@ -38,6 +40,8 @@ pub struct ChangesProcessor {
     queue: Arc<dyn JobQueue>,
     check_again: CheckAgain,
     outages: Outages,
+    /// AWS referrals: the invitation jobs' reconcile (worker/referrals).
+    referrals: Referrals,
 }
 
 impl ChangesProcessor {
@@ -47,12 +51,26 @@ impl ChangesProcessor {
         check_again: CheckAgain,
         outages: Outages,
     ) -> Self {
+        let referrals = Referrals::new(
+            reconciler.salesforce().clone(),
+            reconciler.partner_central().clone(),
+            reconciler.mapping().referrals.clone(),
+            queue.clone(),
+            check_again,
+        );
         Self {
             reconciler,
             queue,
             check_again,
             outages,
+            referrals,
         }
+    }
+
+    /// AWS referrals: counts the invitation reconciles into these (registered) metrics.
+    pub fn with_referral_metrics(mut self, metrics: ReferralMetrics) -> Self {
+        self.referrals = self.referrals.with_metrics(metrics);
+        self
     }
 
     /// Queues the next check of `job`'s record, `after` from now (doubled for each check in
@@ -89,8 +107,10 @@ impl ChangesProcessor {
 #[async_trait]
 impl Processor for ChangesProcessor {
     async fn process(&self, message: &ReceivedMessage) -> Disposition {
-        let job = match Job::decode(&message.body) {
-            Ok(job) => job.into_reconcile(),
+        let job = match Job::decode(&message.body).map(Job::into_target) {
+            Ok(Target::Record(job)) => job,
+            // AWS referrals: an invitation job is the invitation reconcile's.
+            Ok(Target::Invitation(job)) => return self.referrals.process(&job).await,
             // Nothing to record it on: parked for an operator, with why.
             Err(e) => {
                 return Disposition::DeadLetter {
@@ -119,7 +139,7 @@ impl Processor for ChangesProcessor {
             // Both sides answered: whatever was wrong with the deployment is fixed.
             Next::Done | Next::CheckAgain(_) | Next::Permanent { .. } => self.outages.clear(),
             Next::Outage { kind, reason } => self.outages.report(*kind, reason),
-            Next::Retry { .. } | Next::DeadLetter { .. } => {}
+            Next::Retry { .. } | Next::DeadLetter { .. } | Next::Referral(_) => {}
         }
         match next {
             Next::Done => Disposition::Done,
@@ -127,6 +147,23 @@ impl Processor for ChangesProcessor {
             Next::Permanent { reason } => Disposition::Permanent { reason },
             Next::Outage { reason, .. } => Disposition::Outage { reason },
             Next::DeadLetter { reason } => Disposition::DeadLetter { reason },
+            // AWS referrals: the record is handed over to its invitation's reconcile.
+            Next::Referral(invitation) => {
+                match self
+                    .queue
+                    .enqueue(vec![OutgoingMessage::from(&invitation)])
+                    .await
+                {
+                    Ok(()) => Disposition::Done,
+                    Err(e) => Disposition::Retry {
+                        after: Duration::ZERO,
+                        reason: format!(
+                            "handing the referral over failed: {}",
+                            crate::telemetry::error_chain(&e)
+                        ),
+                    },
+                }
+            }
             Next::CheckAgain(after) => {
                 let Some(next) = self.next_check(&job, after, now) else {
                     tracing::info!(
@@ -157,10 +194,12 @@ impl Processor for ChangesProcessor {
     /// The job failed on every receive the queue allows: the record says so (when it can be
     /// written) before the job is parked.
     async fn exhausted(&self, message: &ReceivedMessage, reason: &str) {
-        let Ok(job) = Job::decode(&message.body) else {
+        let Some(job) = Job::decode(&message.body)
+            .ok()
+            .and_then(Job::into_reconcile)
+        else {
             return;
         };
-        let job = job.into_reconcile();
         let Ok(id) = SfOpportunityId::try_from(&job.record_id) else {
             return;
         };
@@ -179,10 +218,16 @@ impl Processor for ChangesProcessor {
     /// covered by the reconcile that runs now, which asks again if it still needs to).
     fn coalesce(&self, group: &[ReceivedMessage]) -> Option<usize> {
         let now = OffsetDateTime::now_utc();
-        let due = |message: &ReceivedMessage| match Job::decode(&message.body) {
-            Ok(job) => !matches!(
-                job.into_reconcile().reason,
+        let due = |message: &ReceivedMessage| match Job::decode(&message.body).map(Job::into_target)
+        {
+            Ok(Target::Record(job)) => !matches!(
+                job.reason,
                 Reason::CheckAgain { not_before, .. } if not_before > now
+            ),
+            // AWS referrals: a group is one invitation's, and its jobs coalesce the same way.
+            Ok(Target::Invitation(job)) => !matches!(
+                job.reason,
+                InvitationReason::CheckAgain { not_before, .. } if not_before > now
             ),
             // Processed on its own, to be refused on its own.
             Err(_) => false,
@@ -192,7 +237,7 @@ impl Processor for ChangesProcessor {
         let mut orgs = Vec::new();
         for message in group {
             match Job::decode(&message.body) {
-                Ok(job) => orgs.push(job.into_reconcile().org_id),
+                Ok(job) => orgs.push(job.org_id().clone()),
                 Err(_) => return None,
             }
         }

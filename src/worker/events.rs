@@ -4,8 +4,10 @@
 //! reconcile does, one record at a time, whatever the order events arrive in.
 //!
 //! An opportunity event names only the ACE id; the record is its `PartnerOpportunityIdentifier`
-//! (one GetOpportunity). Events about opportunities with no Salesforce record (AWS referrals
-//! not yet brought in) and about engagement invitations are counted and logged.
+//! (one GetOpportunity), or, for an accepted AWS referral, the record naming it. Events about
+//! engagement invitations become invitation jobs when the mapping brings referrals in
+//! (`referrals::events`); events about opportunities with no Salesforce record are counted
+//! and logged.
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::Processor;
+use super::referrals;
 use crate::ace::opportunity::Catalog;
 use crate::domain::disposition::{Classify, Disposition, OutageKind};
 use crate::domain::ids::{AceOpportunityId, SfOpportunityId};
@@ -44,7 +47,7 @@ impl EventMetrics {
         let metrics = Self::default();
         registry.register(
             "ace_events",
-            "Partner Central events, by detail-type and outcome (queued, not_linked, unknown_opportunity, not_handled, other_catalog, ignored)",
+            "Partner Central events, by detail-type and outcome (queued, not_linked, unknown_opportunity, not_referral, invalid, failed, not_handled, other_catalog, ignored)",
             metrics.events.clone(),
         );
         metrics
@@ -68,6 +71,8 @@ pub struct EventsProcessor {
     catalog: Catalog,
     metrics: EventMetrics,
     outages: Outages,
+    /// AWS referrals are brought in (worker/referrals/events.rs).
+    referrals: bool,
 }
 
 /// The part of an EventBridge event read here (ace-api.md §9).
@@ -110,7 +115,15 @@ impl EventsProcessor {
             catalog,
             metrics,
             outages,
+            referrals: false,
         }
+    }
+
+    /// AWS referrals: turn `Engagement Invitation …` events into invitation jobs, and find an
+    /// accepted referral's record by its ACE id (the mapping has a `[referrals]` section).
+    pub fn with_referrals(mut self, enabled: bool) -> Self {
+        self.referrals = enabled;
+        self
     }
 
     async fn opportunity_event(&self, event: &Event, id: AceOpportunityId) -> Disposition {
@@ -123,12 +136,19 @@ impl EventsProcessor {
             }
             Err(e) => return self.failed(e.retry_hint(), e.deployment_problem(), &e),
         };
-        let Some(record) = opportunity
+        let mut record = opportunity
             .body
             .partner_opportunity_identifier
             .as_deref()
-            .and_then(|p| SfOpportunityId::parse(p).ok())
-        else {
+            .and_then(|p| SfOpportunityId::parse(p).ok());
+        // AWS referrals: an accepted referral's opportunity is named by its record instead.
+        if record.is_none() && self.referrals {
+            record = match referrals::events::record_of(self.sf.as_ref(), &id).await {
+                Ok(found) => found,
+                Err(e) => return referrals::events::retry_or_keep(&e),
+            };
+        }
+        let Some(record) = record else {
             self.metrics.count(detail_type, "not_linked");
             tracing::info!(ace_id = %id, detail_type, "an event for an opportunity with no Salesforce record (an AWS referral not yet brought in); not synced");
             return Disposition::Done;
@@ -224,6 +244,20 @@ impl Processor for EventsProcessor {
                     };
                 };
                 self.opportunity_event(&event, id).await
+            }
+            // AWS referrals.
+            detail_type
+                if self.referrals && referrals::events::DETAIL_TYPES.contains(&detail_type) =>
+            {
+                let (outcome, disposition) = referrals::events::on_event(
+                    &message.body,
+                    detail_type,
+                    self.sf.as_ref(),
+                    self.changes.as_ref(),
+                )
+                .await;
+                self.metrics.count(detail_type, outcome);
+                disposition
             }
             other => {
                 self.metrics.count(other, "not_handled");

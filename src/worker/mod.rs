@@ -18,6 +18,8 @@ pub mod changes;
 pub mod events;
 mod group;
 pub mod reconcile;
+// AWS referrals: the invitation reconcile.
+pub mod referrals;
 
 pub use self::group::backoff;
 

@@ -1229,7 +1229,8 @@ fn the_mapping_check_command_lists_problems_and_exits_1() {
             .replace(
                 "ace = \"Customer.Account.WebsiteUrl\"",
                 "ace = \"Customer.Account.Homepage\"",
-            ),
+            )
+            .replace("stage = \"Prospecting\"", "stage = \"Prospects\""),
     )
     .unwrap();
     let typo = dir.join("typo.toml");
@@ -1268,6 +1269,12 @@ fn the_mapping_check_command_lists_problems_and_exits_1() {
     assert!(
         stderr.contains("nothing fills Customer.Account.WebsiteUrl"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "[referrals] stage: \"Prospects\" is not one of the [[stage]] Salesforce stages"
+        ),
+        "the referrals section is checked too: {stderr}"
     );
 
     let out = run(&typo);

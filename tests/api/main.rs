@@ -12,6 +12,7 @@ mod partner_central_client;
 mod production_build;
 mod queue_contract;
 mod reconcile;
+mod referrals;
 mod roles;
 mod salesforce;
 mod sqs_faults;

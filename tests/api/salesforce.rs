@@ -1156,7 +1156,8 @@ async fn an_outbound_message_from_the_simulator_reaches_the_ingress_queue() {
     assert_eq!(messages.len(), 1);
     let job = Job::decode(&messages[0].body)
         .expect("a job")
-        .into_reconcile();
+        .into_reconcile()
+        .expect("a record's job");
     let Reason::OutboundMessage {
         notification_id, ..
     } = &job.reason

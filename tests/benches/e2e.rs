@@ -52,6 +52,7 @@ const ACE_READS: &[&str] = &[
     "ListOpportunities",
     "GetAwsOpportunitySummary",
     "ListEngagementFromOpportunityTasks",
+    "ListEngagementByAcceptingInvitationTasks",
     "ListEngagementInvitations",
     "GetEngagementInvitation",
 ];

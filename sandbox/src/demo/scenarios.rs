@@ -1,5 +1,6 @@
-//! The demo's four stories: what the rep does to each opportunity, what to wait for, and
-//! where each must end. A [`Run`] is one story in progress.
+//! The demo's stories: what the rep does to each opportunity, what to wait for, and where
+//! each must end (AWS's referrals, whose records ace-sync creates, are in `referrals`). A
+//! [`Run`] is one story in progress.
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -18,7 +19,9 @@ pub(super) struct Scenario {
     pub(super) number: usize,
     pub(super) name: &'static str,
     pub(super) title: &'static str,
-    pub(super) record: &'static str,
+    /// The seeded record the story moves; `None` for an AWS referral, whose record ace-sync
+    /// creates during the story.
+    pub(super) record: Option<&'static str>,
     pub(super) story: Story,
 }
 
@@ -29,6 +32,8 @@ pub(super) enum Story {
     FindingsThenFixed,
     RejectedThenResubmitted,
     Won,
+    ReferralAccepted,
+    ReferralRejected,
 }
 
 impl Story {
@@ -39,13 +44,23 @@ impl Story {
             Story::FindingsThenFixed => findings_then_fixed(run).await,
             Story::RejectedThenResubmitted => rejected_then_resubmitted(run).await,
             Story::Won => won(run).await,
+            Story::ReferralAccepted => super::referrals::accepted(run).await,
+            Story::ReferralRejected => super::referrals::rejected(run).await,
         }
     }
 }
 
 impl Scenario {
-    pub(super) fn record(&self) -> SfRecordId {
-        id(self.record)
+    pub(super) fn record(&self) -> Option<SfRecordId> {
+        self.record.map(id)
+    }
+
+    /// How the heading names the record.
+    pub(super) fn label(&self) -> String {
+        match self.record() {
+            Some(record) => record.to_string(),
+            None => "an AWS referral".to_owned(),
+        }
     }
 }
 
@@ -58,29 +73,43 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             number: 1,
             name: "Acme - Data Platform Migration",
             title: "synced, submitted and approved",
-            record: APPROVED,
+            record: Some(APPROVED),
             story: Story::Approved,
         },
         Scenario {
             number: 2,
             name: "Globex - Analytics Pilot",
             title: "pre-flight findings written back, fixed by the rep, then synced",
-            record: FINDINGS,
+            record: Some(FINDINGS),
             story: Story::FindingsThenFixed,
         },
         Scenario {
             number: 3,
             name: "Acme - Cloud Move",
             title: "rejected by AWS, fixed by the rep and resubmitted",
-            record: REJECTED,
+            record: Some(REJECTED),
             story: Story::RejectedThenResubmitted,
         },
         Scenario {
             number: 4,
             name: "Globex - Contact Center",
             title: "approved, then Closed Won → Launched in ACE",
-            record: WON,
+            record: Some(WON),
             story: Story::Won,
+        },
+        Scenario {
+            number: 5,
+            name: super::referrals::ACCEPTED_TITLE,
+            title: "an AWS referral comes into Salesforce, the rep accepts it, the customer's details follow",
+            record: None,
+            story: Story::ReferralAccepted,
+        },
+        Scenario {
+            number: 6,
+            name: super::referrals::REJECTED_TITLE,
+            title: "an AWS referral the rep rejects, with AWS's reason",
+            record: None,
+            story: Story::ReferralRejected,
         },
     ]
 }
@@ -88,7 +117,8 @@ pub(super) fn scenarios() -> Vec<Scenario> {
 /// One scenario in progress: the rep's actions and the waits.
 pub(super) struct Run<'a> {
     pub(super) demo: &'a Demo,
-    pub(super) record: SfRecordId,
+    /// `None` until an AWS referral's record exists.
+    pub(super) record: Option<SfRecordId>,
     pub(super) started: Instant,
     pub(super) rep: Vec<Entry>,
 }
@@ -98,35 +128,42 @@ impl Run<'_> {
         &self.demo.sf
     }
 
+    /// The record the story moves.
+    pub(super) fn id(&self) -> Result<SfRecordId, String> {
+        self.record
+            .clone()
+            .ok_or_else(|| "the story has no record yet".to_owned())
+    }
+
     /// A field of the record, as text.
-    fn field(&self, name: &str) -> Option<String> {
-        field(self.sf(), &self.record, name)
+    pub(super) fn field(&self, name: &str) -> Option<String> {
+        field(self.sf(), self.record.as_ref()?, name)
     }
 
     /// Outbound messages about this record Salesforce has had acknowledged.
     fn delivered(&self) -> usize {
-        delivered(self.sf(), &self.record)
+        self.record
+            .as_ref()
+            .map_or(0, |record| delivered(self.sf(), record))
     }
 
     /// The rep changes the record, as in Salesforce's UI; waits until the outbound message
     /// it fires has been acknowledged by the ingress.
-    async fn rep_changes(
+    pub(super) async fn rep_changes(
         &mut self,
         what: impl Into<String>,
         changes: &[(&str, Option<FieldValue>)],
     ) -> Result<(), String> {
         let before = self.delivered();
         let at = Instant::now();
-        self.sf()
-            .update_as_user(&self.record, changes)
-            .map_err(|e| {
-                format!(
-                    "Salesforce refused the rep's change: {} {}",
-                    e.code, e.message
-                )
-            })?;
+        let record = self.id()?;
+        self.sf().update_as_user(&record, changes).map_err(|e| {
+            format!(
+                "Salesforce refused the rep's change: {} {}",
+                e.code, e.message
+            )
+        })?;
         self.rep.push(Entry::new(at, Actor::Rep, what));
-        let record = self.record.clone();
         self.wait("the outbound message to be acknowledged", move |sf| {
             delivered(sf, &record) > before
         })
@@ -134,7 +171,11 @@ impl Run<'_> {
     }
 
     /// Waits for `done`, at most one step's deadline.
-    async fn wait(&self, what: &str, done: impl Fn(&SalesforceSim) -> bool) -> Result<(), String> {
+    pub(super) async fn wait(
+        &self,
+        what: &str,
+        done: impl Fn(&SalesforceSim) -> bool,
+    ) -> Result<(), String> {
         let deadline = self.demo.config.step_deadline;
         if self.sf().wait_until(deadline, done).await {
             Ok(())
@@ -148,8 +189,12 @@ impl Run<'_> {
     }
 
     /// Waits until the record's fields hold `expected`.
-    async fn wait_fields(&self, what: &str, expected: &[(&str, &str)]) -> Result<(), String> {
-        let record = self.record.clone();
+    pub(super) async fn wait_fields(
+        &self,
+        what: &str,
+        expected: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let record = self.id()?;
         let expected: Vec<(String, String)> = expected
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -190,7 +235,11 @@ impl Run<'_> {
             .control()
             .opportunities()
             .into_iter()
-            .filter(|o| o["PartnerOpportunityIdentifier"] == self.record.as_str())
+            .filter(|o| {
+                self.record
+                    .as_ref()
+                    .is_some_and(|r| o["PartnerOpportunityIdentifier"] == r.as_str())
+            })
             .collect()
     }
 
@@ -200,7 +249,7 @@ impl Run<'_> {
     }
 
     /// The record names ACE opportunity `ace_id`, which ACE has approved, and says so.
-    fn check_approved(&self) -> Result<String, String> {
+    pub(super) fn check_approved(&self) -> Result<String, String> {
         let ace_id = self
             .field(fields::ACE_ID)
             .ok_or_else(|| "the record has no ACE opportunity id".to_owned())?;
@@ -227,7 +276,7 @@ impl Run<'_> {
     }
 }
 
-fn expect(what: &str, found: Option<&str>, wanted: &str) -> Result<(), String> {
+pub(super) fn expect(what: &str, found: Option<&str>, wanted: &str) -> Result<(), String> {
     if found == Some(wanted) {
         Ok(())
     } else {
@@ -238,7 +287,7 @@ fn expect(what: &str, found: Option<&str>, wanted: &str) -> Result<(), String> {
     }
 }
 
-fn field(sf: &SalesforceSim, record: &SfRecordId, name: &str) -> Option<String> {
+pub(super) fn field(sf: &SalesforceSim, record: &SfRecordId, name: &str) -> Option<String> {
     sf.record(record)
         .and_then(|r| r.fields.get(name).map(FieldValue::to_text))
         .filter(|v| !v.is_empty())
@@ -263,7 +312,7 @@ async fn approved(run: &mut Run<'_>) -> Outcome {
         &stage("Needs Analysis"),
     )
     .await?;
-    let record = run.record.clone();
+    let record = run.id()?;
     run.wait("the ACE id to be written back", move |sf| {
         field(sf, &record, fields::ACE_ID).is_some()
     })
@@ -369,7 +418,7 @@ async fn rejected_then_resubmitted(run: &mut Run<'_>) -> Outcome {
         &[("ACE_Business_Problem__c", text(SPECIFIC_PROBLEM))],
     )
     .await?;
-    let record = run.record.clone();
+    let record = run.id()?;
     let first = rejected.clone();
     run.wait(
         "the new ACE opportunity's id to be written back",

@@ -151,11 +151,16 @@ mod tests {
             .iter()
             .filter(|r| r.sobject_type == "Opportunity")
             .collect();
-        assert_eq!(opportunities.len(), scenarios().len());
-        for scenario in scenarios() {
+        // AWS's referrals come with no record: ace-sync creates theirs.
+        let seeded: Vec<_> = scenarios()
+            .into_iter()
+            .filter(|s| s.record().is_some())
+            .collect();
+        assert_eq!(opportunities.len(), seeded.len());
+        for scenario in seeded {
             let record = opportunities
                 .iter()
-                .find(|r| r.id == scenario.record())
+                .find(|r| Some(&r.id) == scenario.record().as_ref())
                 .expect("each scenario's record is seeded");
             assert_eq!(
                 record.fields["Name"],

@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use crate::partner_central::SimControl;
 use crate::salesforce::{DeliveryOutcome, LoggedRequest, SalesforceSim};
 use ace_sync::domain::ids::SfRecordId;
+use ace_sync::domain::sobject::FieldValue;
 use ace_sync::worker::reconcile::fields;
+use ace_sync::worker::referrals::fields as referral_fields;
 
 /// Text lines are cut to this many characters.
 const WIDTH: usize = 78;
@@ -71,13 +73,25 @@ impl Entry {
 pub(super) fn gather(
     sf: &SalesforceSim,
     pc: &SimControl,
-    record: &SfRecordId,
+    record: Option<&SfRecordId>,
     rep: &[Entry],
     from: Instant,
     to: Instant,
 ) -> Vec<Entry> {
     let within = |at: Instant| at >= from && at <= to;
     let mut entries: Vec<Entry> = rep.to_vec();
+    // An AWS referral that never reached Salesforce has only its story's own lines.
+    let Some(record) = record else {
+        entries.sort_by_key(|e| e.at);
+        return compact(entries);
+    };
+    let on_record = |name: &str| {
+        sf.record(record)
+            .and_then(|r| r.fields.get(name).map(FieldValue::to_text))
+            .filter(|v| !v.is_empty())
+    };
+    // An AWS referral's record is found by its invitation id, and names its ACE opportunity.
+    let invitation = on_record(referral_fields::INVITATION_ID);
 
     // Outbound messages: the ingress acknowledges only once the job is on the queue.
     let notifications: Vec<_> = sf
@@ -114,10 +128,20 @@ pub(super) fn gather(
     // The worker's reads and write-backs of the record. Of the reads, only the first after
     // each delivery shows: where a worker picked the job up.
     let quoted = format!("'{record}'");
+    let quoted_invitation = invitation.as_ref().map(|i| format!("'{i}'"));
     let patch_path = format!("/sobjects/Opportunity/{record}");
+    let upsert_path = invitation.as_ref().map(|i| {
+        format!(
+            "/sobjects/Opportunity/{}/{i}",
+            referral_fields::INVITATION_ID
+        )
+    });
     let requests: Vec<LoggedRequest> = sf.requests().into_iter().filter(|r| within(r.at)).collect();
     let is_read = |r: &LoggedRequest| {
-        r.method == "GET" && r.soql.as_deref().is_some_and(|q| q.contains(&quoted))
+        r.method == "GET"
+            && r.soql.as_deref().is_some_and(|q| {
+                q.contains(&quoted) || quoted_invitation.as_ref().is_some_and(|i| q.contains(i))
+            })
     };
     for (i, sent) in acked.iter().enumerate() {
         let next = acked.get(i + 1).copied();
@@ -133,25 +157,52 @@ pub(super) fn gather(
         }
     }
     for request in &requests {
-        if request.method == "PATCH" && request.path.ends_with(&patch_path) {
-            let mut entry = write_back(request.at, request.body.as_deref().unwrap_or("{}"));
-            if request.status >= 300 {
-                entry.text = format!("refused by Salesforce ({}): {}", request.status, entry.text);
-            }
-            entries.push(entry);
+        let upsert = upsert_path
+            .as_ref()
+            .is_some_and(|p| request.method == "PATCH" && request.path.ends_with(p));
+        let account = request.method == "POST" && request.path.ends_with("/sobjects/Account");
+        if !(upsert || account || request.method == "PATCH" && request.path.ends_with(&patch_path))
+        {
+            continue;
         }
+        let body = request.body.as_deref().unwrap_or("{}");
+        let mut entry = if account {
+            let written: BTreeMap<String, Value> = serde_json::from_str(body).unwrap_or_default();
+            Entry::new(
+                request.at,
+                Actor::WriteBack,
+                format!(
+                    "creates the account {}",
+                    written.get("Name").and_then(Value::as_str).unwrap_or("?")
+                ),
+            )
+        } else {
+            write_back(request.at, body)
+        };
+        if upsert {
+            let mut parts = vec!["creates the record from the referral".to_owned()];
+            parts.extend(entry.text.split(" · ").map(str::to_owned));
+            let mut lines = wrap(&parts, " · ", WIDTH).into_iter();
+            entry.text = lines.next().unwrap_or_default();
+            entry.more = lines.chain(entry.more).collect();
+        }
+        if request.status >= 300 {
+            entry.text = format!("refused by Salesforce ({}): {}", request.status, entry.text);
+        }
+        entries.push(entry);
     }
 
     // ACE: the calls about this record's opportunities, and how each of them changed.
-    let ace_ids: Vec<String> = pc
+    let mut ace_ids: Vec<String> = pc
         .opportunities()
         .iter()
         .filter(|o| o["PartnerOpportunityIdentifier"] == record.as_str())
         .filter_map(|o| o["Id"].as_str().map(str::to_owned))
         .collect();
+    ace_ids.extend(on_record(fields::ACE_ID).filter(|id| !ace_ids.contains(id)));
     for call in pc.call_log() {
         let ours = match &call.resource_id {
-            Some(id) => ace_ids.contains(id),
+            Some(id) => ace_ids.contains(id) || invitation.as_ref() == Some(id),
             // A list names nothing; the demo runs one opportunity at a time.
             None => within(call.at),
         };
@@ -283,8 +334,17 @@ fn write_back(at: Instant, body: &str) -> Entry {
     if let Some(stage) = text_of(fields::STAGE) {
         parts.push(format!("ACE stage {stage}"));
     }
+    if let Some(status) = text_of(referral_fields::INVITATION_STATUS) {
+        parts.push(format!("referral {status}"));
+    }
     if let Some(status) = text_of(fields::SYNC_STATUS) {
         parts.push(status.to_owned());
+    }
+    if written.contains_key("AccountId") {
+        parts.push("account".to_owned());
+    }
+    if let Some(contacts) = text_of("ACE_Customer_Contacts__c") {
+        parts.push(format!("customer contacts ({})", contacts.lines().count()));
     }
     if let Some(team) = text_of(fields::AWS_TEAM) {
         parts.push(format!("AWS team ({})", team.lines().count()));

@@ -160,6 +160,14 @@ impl SimControl {
         self.sim.finish_tasks_in_progress()
     }
 
+    /// Ends every Start…Task task still in progress now as `FAILED`, with AWS's
+    /// `reason_code` (ace-api.md §7) and `message`, and without its effects: how a test makes
+    /// a task fail for a reason the simulator does not reach by itself (an access denied, an
+    /// internal error). The ids of the tasks failed.
+    pub fn fail_tasks(&self, reason_code: &str, message: &str) -> Vec<String> {
+        self.sim.fail_tasks_in_progress(reason_code, message)
+    }
+
     /// Every task started so far, both kinds, each as its List…Tasks summary renders it now.
     pub fn tasks(&self) -> Vec<Value> {
         let state = self.sim.state();

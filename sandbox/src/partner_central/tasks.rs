@@ -114,6 +114,26 @@ impl Sim {
         finished
     }
 
+    /// Ends every task in progress now as `FAILED` with AWS's `reason_code` and `message`,
+    /// without its work (control API: a task that fails for a reason the simulator does not
+    /// produce itself); their ids.
+    pub(super) fn fail_tasks_in_progress(&self, reason_code: &str, message: &str) -> Vec<String> {
+        let mut state = self.state();
+        let mut failed = Vec::new();
+        for kind in [
+            TaskKind::EngagementFromOpportunity,
+            TaskKind::EngagementByAcceptingInvitation,
+        ] {
+            for task in state.tasks_mut(kind) {
+                if task.status == TaskStatus::InProgress {
+                    task.fail(reason_code, message);
+                    failed.push(task.id.clone());
+                }
+            }
+        }
+        failed
+    }
+
     /// A Start…Task call: the same ClientToken and body answer the task it started, in its
     /// current state (AWS: "call … again with the same payload to check the latest status");
     /// a new token starts a task with `start`, which refuses what is not there synchronously.

@@ -208,6 +208,17 @@ impl SalesforceSim {
         self.shared.lock().record(id).cloned()
     }
 
+    /// The live records of `sobject_type` whose `field` holds `value` (compared as Salesforce
+    /// compares External IDs), in creation order: e.g. the opportunity an AWS referral became.
+    pub fn find_by(&self, sobject_type: &str, field: &str, value: &str) -> Vec<Record> {
+        self.shared
+            .lock()
+            .find_by(sobject_type, field, value)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
     /// Changes a record as `user` the way a REST PATCH does (field names checked, audit fields
     /// stamped, workflow rule evaluated), e.g. a rep moving the stage. Values are taken as
     /// given, so tests can also set what the schema would refuse.

@@ -1,6 +1,6 @@
 //! `ace-sync demo`, the README's first command: the real binary on a machine with nothing
-//! configured runs the whole loop, and its timeline shows each opportunity's key steps and end
-//! state; a demo whose opportunities do not end where they should fails and says which.
+//! configured runs the whole loop (AWS's referrals included), and its timeline shows each
+//! opportunity's key steps and end state; a demo whose opportunities do not end where they should fails and says which.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -154,8 +154,55 @@ fn assert_each_opportunity_ended_where_it_should(stdout: &str) {
         ],
     );
 
+    // 5. An AWS referral comes in, the rep accepts it, the customer's details follow, and the
+    // record is synced as any other.
+    let accepted = section(stdout, 5);
+    assert_in_order(
+        &accepted,
+        &[
+            "AWS         refers \"Northwind Traders - Contact Center Modernization\"",
+            "ACE         GetEngagementInvitation",
+            "write-back  creates the record from the referral · referral Pending",
+            "Accept or reject it by",
+            "rep         accepts the referral",
+            "outbound    POST to the ingress: job queued, acked in",
+            "StartEngagementByAcceptingInvitationTask",
+            "write-back  creates the account Northwind Traders",
+            "write-back  ACE id O",
+            "referral Accepted · account · customer contacts (1)",
+            "write-back  review Approved",
+            "AWS team (3)",
+            "✓ accepted as O",
+            "the customer's contacts and address arrived (account Northwind Traders); Approved and Synced",
+        ],
+    );
     assert!(
-        stdout.contains("All 4 opportunities ended where they should"),
+        !accepted.contains("CreateOpportunity"),
+        "accepted, not created: {accepted}"
+    );
+
+    // 6. An AWS referral the rep rejects, with AWS's reason.
+    let rejected = section(stdout, 6);
+    assert_in_order(
+        &rejected,
+        &[
+            "AWS         refers \"Contoso - Data Lake Assessment\"",
+            "write-back  creates the record from the referral · referral Pending",
+            "rep         rejects the referral: Reject, Unable to support",
+            "job queued, acked",
+            "RejectEngagementInvitation",
+            "write-back  referral Rejected",
+            "The referral was rejected at AWS (Unable to support).",
+            "✓ rejected at AWS (Unable to support); no ACE opportunity",
+        ],
+    );
+    assert!(
+        !rejected.contains("StartEngagementByAcceptingInvitationTask"),
+        "{rejected}"
+    );
+
+    assert!(
+        stdout.contains("All 6 opportunities ended where they should"),
         "{stdout}"
     );
     assert!(!stdout.contains('✗'), "{stdout}");
@@ -213,7 +260,8 @@ async fn the_demo_uses_the_sqs_queues_the_settings_name() {
 
 #[tokio::test]
 async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_them() {
-    // AWS never decides within a step's deadline: no opportunity reaches its end state.
+    // AWS never decides within a step's deadline: no opportunity of ours reaches its end state
+    // (AWS's referrals, approved by AWS before they are referred, do).
     let config = DemoConfig {
         in_review_after: Duration::from_millis(50),
         decision_after: Duration::from_secs(3600),
@@ -226,7 +274,7 @@ async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_th
     let Err(DemoError::Failed { failures, total }) = result else {
         panic!("expected the demo to fail: {result:?}\n{stdout}");
     };
-    assert_eq!(total, 4);
+    assert_eq!(total, 6);
     let failed: Vec<usize> = failures.iter().map(|f| f.number).collect();
     assert_eq!(failed, [1, 2, 3, 4], "{stdout}");
     assert!(
@@ -241,7 +289,7 @@ async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_th
     }
     .to_string();
     assert!(
-        message.starts_with("4 of 4 opportunities did not end where they should"),
+        message.starts_with("4 of 6 opportunities did not end where they should"),
         "{message}"
     );
     assert!(message.contains("2. Globex - Analytics Pilot"), "{message}");
@@ -255,5 +303,5 @@ async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_th
             "✗ waited 1.50s for AWS's approval to be written back",
         ],
     );
-    assert!(stdout.contains("4 of 4 opportunities did not end where they should"));
+    assert!(stdout.contains("4 of 6 opportunities did not end where they should"));
 }

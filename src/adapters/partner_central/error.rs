@@ -49,6 +49,7 @@ operation_errors!(
     get_engagement_invitation::GetEngagementInvitationError,
     start_engagement_by_accepting_invitation_task::StartEngagementByAcceptingInvitationTaskError,
     reject_engagement_invitation::RejectEngagementInvitationError,
+    list_engagement_by_accepting_invitation_tasks::ListEngagementByAcceptingInvitationTasksError,
 );
 
 /// Classifies a failed call.

@@ -6,6 +6,7 @@ use aws_sdk_partnercentralselling::types as sdk;
 use super::convert::from_datetime;
 use super::opportunities::engagement_task;
 use super::{Kind, PartnerCentralClient};
+use crate::ace::opportunity::{Contact, ExpectedCustomerSpend};
 use crate::domain::ids::ClientToken;
 use crate::ports::partner_central::{AceError, EngagementTask, Invitation, InvitationSummary};
 
@@ -91,7 +92,58 @@ impl PartnerCentralClient {
             project_title: project.map(|p| p.title().to_owned()),
             business_problem: project.map(|p| p.business_problem().to_owned()),
             target_completion_date: project.map(|p| p.target_completion_date().to_owned()),
+            sender_contacts: payload
+                .map(|p| p.sender_contacts())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| Contact {
+                    email: Some(c.email().to_owned()),
+                    first_name: c.first_name().map(str::to_owned),
+                    last_name: c.last_name().map(str::to_owned),
+                    business_title: c.business_title().map(str::to_owned),
+                    phone: c.phone().map(str::to_owned),
+                })
+                .collect(),
+            expected_customer_spend: project
+                .map(|p| p.expected_customer_spend())
+                .unwrap_or_default()
+                .iter()
+                .map(|s| ExpectedCustomerSpend {
+                    amount: Some(s.amount().to_owned()),
+                    currency_code: Some(s.currency_code().as_str().to_owned()),
+                    frequency: Some(s.frequency().as_str().to_owned()),
+                    target_company: Some(s.target_company().to_owned()),
+                    estimation_url: s.estimation_url().map(str::to_owned),
+                })
+                .collect(),
         })
+    }
+
+    pub(super) async fn latest_acceptance_task_of(
+        &self,
+        id: &str,
+    ) -> Result<Option<EngagementTask>, AceError> {
+        const OP: &str = "ListEngagementByAcceptingInvitationTasks";
+        let sort = sdk::ListTasksSortBase::builder()
+            .sort_order(sdk::SortOrder::Descending)
+            .sort_by(sdk::ListTasksSortName::StartTime)
+            .build()
+            .map_err(|e| AceError::Unexpected {
+                operation: OP,
+                what: format!("Sort: {e}"),
+            })?;
+        let request = self
+            .client
+            .list_engagement_by_accepting_invitation_tasks()
+            .catalog(self.catalog.as_str())
+            .engagement_invitation_identifier(id)
+            .sort(sort)
+            .max_results(1);
+        let out = self.call(OP, Kind::Read, || request.clone().send()).await?;
+        Ok(out
+            .task_summaries()
+            .first()
+            .map(|t| engagement_task!(t, engagement_id: None)))
     }
 
     pub(super) async fn start_accepting_invitation(

@@ -371,4 +371,8 @@ impl PartnerCentral for PartnerCentralClient {
     async fn reject_invitation(&self, id: &str, reason: Option<&str>) -> Result<(), AceError> {
         self.reject_invitation_by_id(id, reason).await
     }
+
+    async fn latest_acceptance_task(&self, id: &str) -> Result<Option<EngagementTask>, AceError> {
+        self.latest_acceptance_task_of(id).await
+    }
 }

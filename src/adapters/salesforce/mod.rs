@@ -4,11 +4,12 @@
 //! - [`auth`]: the signed assertion, the token request and the shared token cache (one
 //!   re-mint however many calls hit an expired session at once).
 //! - [`rest`]: SOQL reads, PATCH write-backs and sObject Collections, with every error
-//!   classified at the seam.
+//!   classified at the seam; `records`: records found and made by value (AWS referrals).
 //! - [`wire`]: Salesforce's JSON turned into [`SObject`](crate::domain::sobject::SObject)
 //!   values (numbers kept digit for digit) and back.
 
 pub mod auth;
+mod records;
 pub mod rest;
 pub mod wire;
 

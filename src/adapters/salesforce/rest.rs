@@ -18,10 +18,10 @@ use url::Url;
 use super::auth::{JwtBearer, Session, TokenCache, transport_error};
 use super::wire::{self, WireError};
 use super::{ClientConfig, SalesforceMetrics};
-use crate::domain::ids::SfOpportunityId;
+use crate::domain::ids::{SfOpportunityId, SfRecordId};
 use crate::domain::sobject::{FieldTypes, FieldValue, SObject};
 use crate::ports::salesforce::{
-    ApiError, ErrorCode, Identity, SalesforceError, SalesforceOrg, WriteOutcome,
+    ApiError, ErrorCode, Identity, SalesforceError, SalesforceOrg, Upserted, WriteOutcome,
 };
 
 /// sObject Collections takes at most 200 records per call (salesforce.md §4).
@@ -43,9 +43,9 @@ pub struct SalesforceClient {
 }
 
 /// A successful answer.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) body: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +154,7 @@ fn is_invalid_session(status: StatusCode, body: &[u8]) -> bool {
 
 /// SOQL field names: API names, dotted for relationships. Checked because they are spliced
 /// into the query text.
-fn check_field(field: &str) -> Result<(), SalesforceError> {
+pub(super) fn check_field(field: &str) -> Result<(), SalesforceError> {
     let ok = !field.is_empty()
         && field.split('.').all(|part| {
             part.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -169,7 +169,7 @@ fn check_field(field: &str) -> Result<(), SalesforceError> {
     }
 }
 
-fn select_list(fields: &[String]) -> Result<String, SalesforceError> {
+pub(super) fn select_list(fields: &[String]) -> Result<String, SalesforceError> {
     let mut seen = std::collections::BTreeSet::new();
     let mut list = vec!["Id".to_owned()];
     seen.insert("id".to_owned());
@@ -261,12 +261,12 @@ impl SalesforceClient {
         })
     }
 
-    fn data_path(&self, rest: &str) -> String {
+    pub(super) fn data_path(&self, rest: &str) -> String {
         format!("/services/data/v{}/{rest}", self.api_version)
     }
 
     /// One call, re-sent once with a new token when Salesforce says the session is invalid.
-    async fn call(
+    pub(super) async fn call(
         &self,
         operation: &'static str,
         method: Method,
@@ -335,7 +335,7 @@ impl SalesforceClient {
         }
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(
+    pub(super) fn decode<T: for<'de> Deserialize<'de>>(
         operation: &'static str,
         answer: &Answer,
     ) -> Result<T, SalesforceError> {
@@ -346,7 +346,7 @@ impl SalesforceClient {
     }
 
     /// Runs one SOQL query and follows `nextRecordsUrl` to the end.
-    async fn query_all(&self, soql: &str) -> Result<Vec<SObject>, SalesforceError> {
+    pub(super) async fn query_all(&self, soql: &str) -> Result<Vec<SObject>, SalesforceError> {
         const OP: &str = "query";
         let mut records = Vec::new();
         let mut answer = self
@@ -455,7 +455,9 @@ fn outcome_of(error: &SalesforceError) -> &'static str {
     }
 }
 
-fn check_writable(desired: &BTreeMap<String, Option<FieldValue>>) -> Result<(), SalesforceError> {
+pub(super) fn check_writable(
+    desired: &BTreeMap<String, Option<FieldValue>>,
+) -> Result<(), SalesforceError> {
     for field in desired.keys() {
         check_field(field)?;
         if field.contains('.') {
@@ -520,6 +522,41 @@ impl SalesforceOrg for SalesforceClient {
         }
         self.patch_record(current, &changes).await?;
         Ok(updated(&changes))
+    }
+
+    async fn find_opportunity(
+        &self,
+        field: &str,
+        value: &str,
+        fields: &[String],
+    ) -> Result<Option<SObject>, SalesforceError> {
+        self.find_opportunity_by(field, value, fields).await
+    }
+
+    async fn upsert_opportunity(
+        &self,
+        field: &str,
+        value: &str,
+        values: &BTreeMap<String, Option<FieldValue>>,
+    ) -> Result<Upserted, SalesforceError> {
+        self.upsert_opportunity_by(field, value, values).await
+    }
+
+    async fn find_ids(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<Vec<SfRecordId>, SalesforceError> {
+        self.find_ids_by(object, field, value).await
+    }
+
+    async fn create_record(
+        &self,
+        object: &str,
+        values: &BTreeMap<String, FieldValue>,
+    ) -> Result<SfRecordId, SalesforceError> {
+        self.create(object, values).await
     }
 
     async fn write_back_many(

@@ -37,9 +37,12 @@ use crate::ace::preflight::{self, Finding};
 use crate::domain::disposition::{Classify, OutageKind};
 use crate::domain::ids::{AceOpportunityId, SfOpportunityId, SfOrgId};
 use crate::domain::job::{Reason, Reconcile};
+use crate::domain::referral::ReconcileInvitation;
 use crate::domain::sobject::SObject;
 use crate::ports::partner_central::{AceError, PartnerCentral, TaskStatus};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+use crate::worker::referrals::fields as referral_fields;
+use crate::worker::referrals::handover::{self, Handover};
 
 /// A record read, mapped and checked: what it means to ACE, before ACE is asked anything.
 #[derive(Debug, Clone)]
@@ -75,6 +78,9 @@ pub enum Next {
     /// A job that must not run here and cannot be recorded on a record (another org's):
     /// park it for an operator.
     DeadLetter { reason: String },
+    /// The record is an AWS referral not yet accepted: queue this invitation job, which
+    /// answers it (worker/referrals/handover.rs).
+    Referral(ReconcileInvitation),
 }
 
 /// Why a reconcile stopped short.
@@ -150,7 +156,13 @@ impl Reconciler {
         ]
         .iter()
         .chain(fields::ALL)
-        {
+        // AWS referrals: what the hand-over reads, only where the mapping brings them in
+        // (an org without the referral fields would refuse the query).
+        .chain(if mapping.referrals.is_some() {
+            referral_fields::HANDOVER
+        } else {
+            &[]
+        }) {
             if !read_fields.iter().any(|f| f == field) {
                 read_fields.push((*field).to_owned());
             }
@@ -226,6 +238,17 @@ impl Reconciler {
         let Some(record) = self.read(id).await? else {
             return Ok(not_visible(job));
         };
+        // AWS referrals: a referral not yet accepted is the invitation reconcile's.
+        if self.mapping.referrals.is_some() {
+            match handover::classify(&record) {
+                Handover::Invitation(invitation) => {
+                    let job = handover::job(&org, invitation, &record);
+                    return Ok(("referral", Next::Referral(job)));
+                }
+                Handover::Closed => return Ok(("referral_closed", Next::Done)),
+                Handover::NotReferral => {}
+            }
+        }
         let assessment = self.assess(record);
         if let Some(ace) = &assessment.stored {
             tracing::Span::current().record("ace_id", ace.as_str());
@@ -318,7 +341,9 @@ impl Reconciler {
 
     /// What the record means to ACE, and whether ACE would take it (pure: no call).
     pub fn assess(&self, record: SObject) -> Assessment {
-        let mapped = self.mapping.map(&record);
+        let mut mapped = self.mapping.map(&record);
+        // AWS referrals: an accepted referral keeps the identifier AWS gave it.
+        handover::keep_partner_identifier(&record, &mut mapped.opportunity);
         let now = OffsetDateTime::now_utc();
         let context = preflight::Context {
             today: now.date(),

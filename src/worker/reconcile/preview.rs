@@ -11,6 +11,7 @@ use super::{Assessment, Reconciler};
 use crate::domain::ids::SfOpportunityId;
 use crate::ports::partner_central::AceError;
 use crate::ports::salesforce::SalesforceError;
+use crate::worker::referrals::handover::{self, Handover};
 
 /// A reconcile, up to its plan.
 #[derive(Debug, Clone)]
@@ -54,8 +55,12 @@ impl Reconciler {
         let Some(record) = self.read(id).await? else {
             return Ok(None);
         };
+        // AWS referrals: a referral not yet accepted is the invitation reconcile's, and this
+        // reconciler would plan nothing for it (worker/referrals/handover.rs).
+        let handed_over = self.mapping().referrals.is_some()
+            && handover::classify(&record) != Handover::NotReferral;
         let assessment = self.assess(record);
-        if !ask_ace {
+        if !ask_ace || handed_over {
             return Ok(Some(Preview {
                 assessment,
                 ace: None,

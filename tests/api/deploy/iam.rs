@@ -54,6 +54,7 @@ const REQUIRED_ACTIONS: &[(&str, &[&str])] = &[
     ("GetAwsOpportunitySummary", &[]),
     ("GetEngagementInvitation", &[]),
     ("GetOpportunity", &[]),
+    ("ListEngagementByAcceptingInvitationTasks", &[]),
     ("ListEngagementFromOpportunityTasks", &[]),
     ("ListEngagementInvitations", &[]),
     ("ListOpportunities", &[]),

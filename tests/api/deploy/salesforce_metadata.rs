@@ -7,21 +7,57 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ace_sync::ace::mapping::Mapping;
+use ace_sync::ace::referrals::{InvitationValue, ReferralMapping, Source};
 use ace_sync::config::Settings;
 use ace_sync::domain::sobject::FieldKind;
+use ace_sync::worker::referrals;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::support::repository;
 
-/// The fields the worker writes (and reads back). The one place that names where the code
-/// keeps that list.
-fn written_fields() -> Vec<&'static str> {
-    ace_sync::worker::reconcile::fields::ALL.to_vec()
+/// The fields the worker writes (and reads back): the reconciler's, and those of AWS
+/// referrals' records under the default mapping. The one place that names where the code
+/// keeps those lists.
+fn written_fields() -> Vec<String> {
+    let mut fields: Vec<String> = ace_sync::worker::reconcile::fields::ALL
+        .iter()
+        .map(|f| (*f).to_owned())
+        .chain(
+            referrals::fields::written_by(&referral_mapping())
+                .into_iter()
+                .filter(|f| f.ends_with("__c")),
+        )
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
 }
 
-/// The longest value ace-sync writes to a field, and why; `None` for non-text fields.
-fn longest_written(field: &str) -> Option<usize> {
+fn referral_mapping() -> ReferralMapping {
+    Mapping::default_mapping()
+        .referrals
+        .expect("the default mapping brings referrals in")
+}
+
+/// The fields reps set and ace-sync only reads, besides those the mapping reads.
+fn decided_fields() -> Vec<&'static str> {
+    referrals::fields::DECIDED.to_vec()
+}
+
+/// What ace-sync writes to a field, and why.
+#[derive(Debug, PartialEq)]
+enum Written {
+    /// Text of at most this many characters.
+    Text(usize),
+    /// One of these values.
+    Picklist(Vec<&'static str>),
+    DateTime,
+    Number,
+}
+
+/// The longest value ace-sync writes to a field, or its kind when it is not text.
+fn longest_written(field: &str) -> Written {
     // ACE's enum values, from the service model the product embeds.
     let enums: serde_json::Value = serde_json::from_str(include_str!(
         "../../../src/ace/model/partnercentral-selling.enums.json"
@@ -36,23 +72,58 @@ fn longest_written(field: &str) -> Option<usize> {
             .max()
             .unwrap()
     };
-    Some(match field {
+    use ace_sync::worker::reconcile::fields::SyncStatus;
+    use referrals::fields::InvitationStatus;
+    // A referral rule's target: as long as the rule cuts it, or the kind of its value.
+    if let Some(rule) = referral_mapping()
+        .fields
+        .iter()
+        .find(|r| r.salesforce == field)
+    {
+        return match (&rule.source, rule.max_length) {
+            (Source::Invitation(InvitationValue::ExpectedSpendAmount), _) => Written::Number,
+            (_, Some(max)) => Written::Text(max),
+            (source, None) => panic!("{field} ({source:?}): give the rule a max_length"),
+        };
+    }
+    Written::Text(match field {
         // O followed by at most 19 digits (the model's OpportunityIdentifier pattern).
         "ACE_Opportunity_Id__c" => 20,
+        // engi- and 13 characters (the model's invitation identifier pattern).
+        "ACE_Invitation_Id__c" => 18,
         "ACE_Review_Status__c" => longest_enum("ReviewStatus"),
         "ACE_Stage__c" => longest_enum("Stage"),
         "ACE_Engagement_Score__c" => longest_enum("EngagementScore"),
         "ACE_Involvement_Type__c" => longest_enum("SalesInvolvementType"),
         // Truncated to 80 by the pipeline.
         "ACE_Review_Reason__c" => 80,
-        // A SHA-256 in hex.
         // Up to a dozen earlier ids, `;`-separated.
         "ACE_Previous_Ids__c" => 12 * 21,
-        // Free text is cut at 32 000 characters (pipeline.rs, MAX_TEXT).
+        // Free text is cut at 32 000 characters (reconcile/fields.rs, MAX_TEXT).
         "ACE_Findings__c" | "ACE_Review_Comments__c" | "ACE_AWS_Team__c" | "ACE_Next_Steps__c" => {
             32_000
         }
-        "ACE_Sync_Status__c" | "ACE_Last_Synced__c" | "ACE_Submitted_At__c" => return None,
+        "ACE_Sync_Status__c" => {
+            return Written::Picklist(
+                [
+                    SyncStatus::Synced,
+                    SyncStatus::NeedsAttention,
+                    SyncStatus::WaitingForReview,
+                    SyncStatus::Error,
+                ]
+                .map(SyncStatus::as_str)
+                .to_vec(),
+            );
+        }
+        "ACE_Invitation_Status__c" => {
+            return Written::Picklist(InvitationStatus::ALL.map(InvitationStatus::as_str).to_vec());
+        }
+        "ACE_Origin__c" => {
+            return Written::Picklist(vec!["Partner Referral", referrals::fields::AWS_REFERRAL]);
+        }
+        "ACE_Last_Synced__c" | "ACE_Submitted_At__c" | "ACE_Invitation_Expires__c" => {
+            return Written::DateTime;
+        }
         other => panic!("{other}: say how long ace-sync's values for it can be"),
     })
 }
@@ -175,8 +246,9 @@ fn the_fields_are_exactly_those_ace_sync_writes_and_the_default_mapping_reads() 
         .into_iter()
         .filter(|f| f.ends_with("__c") && !f.contains('.'))
         .collect();
-    let written: BTreeSet<String> = written_fields().into_iter().map(str::to_owned).collect();
-    let expected: BTreeSet<String> = read.union(&written).cloned().collect();
+    let written: BTreeSet<String> = written_fields().into_iter().collect();
+    let decided: BTreeSet<String> = decided_fields().into_iter().map(str::to_owned).collect();
+    let expected: BTreeSet<String> = read.union(&written).cloned().chain(decided).collect();
     let declared: BTreeSet<String> = field_files()
         .iter()
         .map(|p| {
@@ -200,9 +272,9 @@ fn each_field_fits_what_ace_sync_writes_or_reads() {
         let length: Option<usize> = values(&texts, "CustomField/length")
             .first()
             .map(|l| l.parse().unwrap());
-        if written.contains(&name) {
+        if written.iter().any(|w| w == name) {
             match longest_written(name) {
-                Some(longest) => {
+                Written::Text(longest) => {
                     assert!(
                         matches!(kind, "Text" | "LongTextArea"),
                         "{name} holds text, not {kind}"
@@ -213,28 +285,37 @@ fn each_field_fits_what_ace_sync_writes_or_reads() {
                         "{name}: {length} < {longest} characters ace-sync may write"
                     );
                 }
-                None if name == "ACE_Sync_Status__c" => {
-                    assert_eq!(kind, "Picklist");
+                Written::Picklist(wanted) => {
+                    assert_eq!(kind, "Picklist", "{name}");
                     assert_eq!(one(&texts, "CustomField/valueSet/restricted"), "true");
-                    use ace_sync::worker::reconcile::fields::SyncStatus;
-                    let statuses: Vec<&str> = [
-                        SyncStatus::Synced,
-                        SyncStatus::NeedsAttention,
-                        SyncStatus::WaitingForReview,
-                        SyncStatus::Error,
-                    ]
-                    .map(SyncStatus::as_str)
-                    .to_vec();
                     assert_eq!(
                         values(
                             &texts,
                             "CustomField/valueSet/valueSetDefinition/value/fullName"
                         ),
-                        statuses
+                        wanted,
+                        "{name}"
                     );
                 }
-                None => assert_eq!(kind, "DateTime", "{name}"),
+                Written::DateTime => assert_eq!(kind, "DateTime", "{name}"),
+                Written::Number => assert!(matches!(kind, "Currency" | "Number"), "{name}: {kind}"),
             }
+        }
+        if decided_fields().contains(&name) {
+            // What reps choose must be what ace-sync understands.
+            let expected: Vec<&str> = match name {
+                "ACE_Invitation_Decision__c" => vec!["Accept", "Reject"],
+                _ => referrals::fields::REJECTION_REASONS.to_vec(),
+            };
+            assert_eq!(kind, "Picklist", "{name}");
+            assert_eq!(
+                values(
+                    &texts,
+                    "CustomField/valueSet/valueSetDefinition/value/fullName"
+                ),
+                expected,
+                "{name}"
+            );
         }
         // The ingress parses outbound-message values by kind; the metadata must agree.
         let expected = match types.kind_of("Opportunity", name) {
@@ -298,6 +379,7 @@ fn the_outbound_message_and_the_flow_are_echo_safe() {
     for part in [
         "NOT({!$Permission.ACE_Sync_Integration})",
         "ISCHANGED({!$Record.StageName})",
+        "ISCHANGED({!$Record.ACE_Invitation_Decision__c})",
         "ISPICKVAL(PRIORVALUE({!$Record.ACE_Sync_Status__c}),'Needsattention')",
     ] {
         assert!(
@@ -326,15 +408,29 @@ fn the_integration_user_edits_what_ace_sync_writes_and_reps_read_it() {
             .map(|(f, _)| f.trim_start_matches("Opportunity.").to_owned())
             .collect()
     };
-    let written: BTreeSet<String> = written_fields().into_iter().map(str::to_owned).collect();
+    let written: BTreeSet<String> = written_fields().into_iter().collect();
+    let read: BTreeSet<String> = Mapping::default_mapping()
+        .salesforce_fields()
+        .into_iter()
+        .collect();
     assert_eq!(
         grants("ACE_Sync_Integration.permissionset-meta.xml", "true"),
         written
     );
+    // Reps read what ace-sync alone writes, and edit what the mapping reads (some of which a
+    // referral's record is created with) and their answers to referrals.
     assert_eq!(
         grants("ACE_Sync_Rep.permissionset-meta.xml", "false"),
-        written
+        written.difference(&read).cloned().collect::<BTreeSet<_>>()
     );
+    let rep_edits = grants("ACE_Sync_Rep.permissionset-meta.xml", "true");
+    for field in decided_fields() {
+        assert!(rep_edits.contains(field), "reps cannot set {field}");
+        assert!(
+            grants("ACE_Sync_Integration.permissionset-meta.xml", "false").contains(field),
+            "the integration user cannot read {field}"
+        );
+    }
     let integration = texts(&dir.join("ACE_Sync_Integration.permissionset-meta.xml"));
     assert_eq!(
         one(&integration, "PermissionSet/userPermissions/name"),

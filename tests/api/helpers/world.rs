@@ -377,9 +377,18 @@ impl World {
         sqs::counts(&self.sqs, url).await
     }
 
-    /// The reconcile jobs on the changes queue, left where they are (each is received, then
-    /// made visible again at once).
+    /// The record reconcile jobs on the changes queue, left where they are.
     pub async fn peek_changes(&self) -> Vec<ace_sync::domain::job::Reconcile> {
+        self.peek_jobs()
+            .await
+            .into_iter()
+            .filter_map(ace_sync::domain::job::Job::into_reconcile)
+            .collect()
+    }
+
+    /// Every job on the changes queue, left where they are (each is received, then made
+    /// visible again at once).
+    pub async fn peek_jobs(&self) -> Vec<ace_sync::domain::job::Job> {
         let mut receipts = Vec::new();
         let mut jobs = Vec::new();
         loop {
@@ -398,11 +407,7 @@ impl World {
             }
             for message in out.messages() {
                 let body = message.body().unwrap_or_default();
-                jobs.push(
-                    ace_sync::domain::job::Job::decode(body)
-                        .expect("a job")
-                        .into_reconcile(),
-                );
+                jobs.push(ace_sync::domain::job::Job::decode(body).expect("a job"));
                 receipts.push(message.receipt_handle().unwrap_or_default().to_owned());
             }
         }

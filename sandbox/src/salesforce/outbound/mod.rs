@@ -33,7 +33,8 @@ pub struct OutboundConfig {
     pub endpoint_url: Url,
     /// The sObject type the rule watches.
     pub object: String,
-    /// The rule fires when one of these changes (`ISCHANGED(StageName)`).
+    /// The rule fires when one of these changes (`ISCHANGED(StageName)`, and the rep's answer
+    /// to an AWS referral, `ISCHANGED(ACE_Invitation_Decision__c)`).
     pub trigger_fields: Vec<String>,
     /// Edits by this user never fire the rule; `None` means the integration user.
     pub excluded_user: Option<SfUserId>,
@@ -70,7 +71,10 @@ impl OutboundConfig {
         OutboundConfig {
             endpoint_url,
             object: "Opportunity".to_owned(),
-            trigger_fields: vec!["StageName".to_owned()],
+            trigger_fields: vec![
+                "StageName".to_owned(),
+                "ACE_Invitation_Decision__c".to_owned(),
+            ],
             excluded_user: None,
             refire_while: vec![(
                 "ACE_Sync_Status__c".to_owned(),

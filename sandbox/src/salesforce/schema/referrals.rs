@@ -1,7 +1,7 @@
 //! The Opportunity fields an AWS referral is kept in (AWS sends one as an engagement
 //! invitation; ace-api.md §3): its invitation id, an External ID that an upsert by it keys on,
-//! its status and deadline, the rep's decision and rejection reason, and what the invitation
-//! shares about the customer.
+//! its status and deadline, the rep's decision and rejection reason, what the invitation
+//! shares about the customer, and the customer's contacts (known once accepted).
 
 use super::{FieldDef, FieldType, f, unique_external_id};
 
@@ -81,6 +81,13 @@ pub(super) fn referral_fields() -> Vec<FieldDef> {
             "ACE_Customer_Country__c",
             "ACE Customer Country",
             String(2),
+            true,
+        ),
+        // Withheld by AWS until acceptance (the default mapping's [referrals] writes it then).
+        f(
+            "ACE_Customer_Contacts__c",
+            "ACE Customer Contacts",
+            Textarea(32768),
             true,
         ),
     ]
