@@ -28,7 +28,12 @@ pub enum Command {
     /// Run the ingress and the workers in one process (needed for the embedded in-memory queue).
     All,
     /// Print the OpenAPI document of the HTTP API (YAML).
-    Openapi,
+    Openapi {
+        /// Print instead the OpenAPI 3.0 document (JSON) Salesforce registers as an External
+        /// Service, as committed in openapi/salesforce-external-service.json.
+        #[arg(long)]
+        external_services: bool,
+    },
     /// Probe a running instance; exits 0 when it is ready. For container health checks.
     Healthcheck {
         /// What to probe. Defaults to /health/ready on the configured port.
@@ -102,8 +107,12 @@ pub fn humantime_duration(raw: &str) -> Result<Duration, String> {
 /// Runs one production command to completion and says how the process should exit.
 pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
     match command {
-        Command::Openapi => {
-            print!("{}", openapi());
+        Command::Openapi { external_services } => {
+            if external_services {
+                println!("{}", external_services_openapi());
+            } else {
+                print!("{}", openapi());
+            }
             return ExitCode::SUCCESS;
         }
         Command::Mapping { command } => return mapping(command),
@@ -152,7 +161,7 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
                 });
                 healthcheck(&url, timeout).await.map_err(boxed)
             }
-            Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
+            Command::Openapi { .. } | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     })
 }
@@ -160,7 +169,7 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
 /// `ace-sync config check`: every problem start would refuse for `role` (the settings were
 /// loaded already), then the settings still at their demo defaults.
 fn config_check(settings: &Settings, role: Role) -> ExitCode {
-    let problems = settings.runtime_problems(role.works());
+    let problems = settings.runtime_problems(role.works(), role.serves());
     let mut warnings = settings.demo_defaults(role.works(), role.serves());
     if settings.queue.changes_queue_url.is_none() {
         warnings.push(crate::config::DemoDefault {
@@ -285,6 +294,12 @@ pub async fn run(settings: Settings, role: Role) -> Result<(), CommandError> {
 /// `ace-sync openapi`: the OpenAPI document, as committed in `openapi.yaml`.
 pub fn openapi() -> String {
     crate::ingress::openapi::yaml()
+}
+
+/// `ace-sync openapi --external-services`: the document Salesforce registers, pretty JSON.
+pub fn external_services_openapi() -> String {
+    // Pretty-printing a JSON value cannot fail.
+    serde_json::to_string_pretty(&crate::api::spec::external_services()).unwrap_or_default()
 }
 
 /// `ace-sync healthcheck`: succeeds when `url` answers 2xx within `timeout`. Container
