@@ -3,6 +3,7 @@
 mod ace_mapping;
 mod deploy;
 mod e2e;
+mod flow_api;
 mod helpers;
 mod ingress;
 mod openapi;
