@@ -242,6 +242,7 @@ fn the_quick_actions_run_flows_calling_operations_the_document_has() {
     let operations = operations(&doc);
     let flows = components("flows", ".flow-meta.xml");
     let mut called = BTreeSet::new();
+    let reference = Regex::new(r"\{!(\w+)\.(\w+)\}").unwrap();
     for (name, path) in components("quickActions", ".quickAction-meta.xml") {
         assert!(
             name.starts_with("Opportunity."),
@@ -332,7 +333,6 @@ fn the_quick_actions_run_flows_calling_operations_the_document_has() {
                 "{flow_name}: no branch on {success}"
             );
             // What the screens show of the outputs exists in their schemas.
-            let reference = Regex::new(r"\{!(\w+)\.(\w+)\}").unwrap();
             for screen in flow.all("screens") {
                 for field in screen.all("fields") {
                     for found in reference.captures_iter(field.get("fieldText")) {
