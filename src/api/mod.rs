@@ -88,14 +88,14 @@ where
         "api",
         operation,
         key = tracing::field::Empty,
-        sf_opportunity_id = request.match_info().get("opportunityId").unwrap_or(""),
+        // Recorded once parsed (`params::path_opportunity_id`): raw input is not logged.
+        sf_opportunity_id = tracing::field::Empty,
     );
     let outcome = async {
         let key = match state.keys.authorize(request, scope) {
             Ok(key) => key,
             Err(refusal) => {
                 state.metrics.refused(operation, refusal.reason());
-                tracing::info!(reason = refusal.reason(), "API call refused");
                 return Err(ApiError::Refused(refusal));
             }
         };

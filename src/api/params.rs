@@ -19,14 +19,15 @@ pub fn opportunity_id(raw: &str) -> Result<SfOpportunityId, ApiError> {
     })
 }
 
-/// The path's opportunity id.
+/// The path's opportunity id, recorded on the call's span once it parses.
 pub fn path_opportunity_id(request: &HttpRequest) -> Result<SfOpportunityId, ApiError> {
-    opportunity_id(
-        request
-            .match_info()
-            .get("opportunityId")
-            .unwrap_or_default(),
-    )
+    let raw = request
+        .match_info()
+        .get("opportunityId")
+        .unwrap_or_default();
+    let id = opportunity_id(raw)?;
+    tracing::Span::current().record("sf_opportunity_id", id.as_str());
+    Ok(id)
 }
 
 /// The query string's parameters: only names in `allowed`, each at most once, each value at
