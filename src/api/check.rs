@@ -86,25 +86,31 @@ pub struct CheckResult {
 pub async fn check(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
     answer(&state, &request, "check", Some(ApiScope::Check), || async {
         let id = params::path_opportunity_id(&request)?;
-        let stage = params::query(&request, &["stage"])?.remove("stage");
+        let asked = params::query(&request, &["stage"])?.remove("stage");
         let reconciler = &state.reconciler;
         let mapping = reconciler.mapping();
-        if let Some(stage) = &stage
-            && !mapping
-                .stages
-                .iter()
-                .any(|s| s.salesforce.eq_ignore_ascii_case(stage))
-        {
-            let known: Vec<&str> = mapping
-                .stages
-                .iter()
-                .map(|s| s.salesforce.as_str())
-                .collect();
-            return Err(ApiError::InvalidParameter(format!(
-                "the mapping has no stage {stage:?}; its stages are: {}",
-                known.join(", ")
-            )));
-        }
+        // The stage as the mapping spells it.
+        let stage = match asked {
+            None => None,
+            Some(asked) => {
+                let rule = mapping
+                    .stages
+                    .iter()
+                    .find(|s| s.salesforce.eq_ignore_ascii_case(&asked));
+                let Some(rule) = rule else {
+                    let known: Vec<&str> = mapping
+                        .stages
+                        .iter()
+                        .map(|s| s.salesforce.as_str())
+                        .collect();
+                    return Err(ApiError::InvalidParameter(format!(
+                        "the mapping has no stage {asked:?}; its stages are: {}",
+                        known.join(", ")
+                    )));
+                };
+                Some(rule.salesforce.clone())
+            }
+        };
         let Some(mut record) = reconciler.read(&id).await? else {
             return Err(ApiError::NotFound(id));
         };

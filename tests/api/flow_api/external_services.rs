@@ -104,7 +104,7 @@ fn the_committed_document_is_the_generated_one() {
     let committed = std::fs::read_to_string(committed_path()).expect("the committed document");
     assert!(
         generated.trim_end() == committed.trim_end(),
-        "openapi/salesforce-external-service.json is out of date: regenerate it with `cargo run -- openapi --external-services > openapi/salesforce-external-service.json`, then the registration's <schema> (tests/api/deploy/salesforce_metadata.rs says how)"
+        "openapi/salesforce-external-service.json is out of date: regenerate it with `cargo run -- openapi --external-services > openapi/salesforce-external-service.json`, then the registration's <schema> (run deploy::salesforce_flows with ACE_SYNC_BLESS=1)"
     );
 }
 

@@ -123,6 +123,7 @@ async fn a_check_finds_what_ace_would_refuse_and_what_it_would_send_without_call
         .await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let body = &answer.body;
+    assert_eq!(body["stage"], "Needs Analysis", "as the mapping spells it");
     assert_eq!(body["aceWouldAccept"], true, "{body}");
     assert_eq!(body["errorCount"], 0);
     assert_eq!(body["submission"], "Co-Sell, Full visibility");
