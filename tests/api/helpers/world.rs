@@ -106,8 +106,8 @@ impl World {
 
         // The ingress process.
         let base = format!(
-            "[http]\nport = 0\nworkers = 1\n[queue]\nchanges_queue_url = \"{}\"\nevents_queue_url = \"{}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n",
-            changes.url, events.url
+            "[http]\nport = 0\nworkers = 1\n[queue]\nchanges_queue_url = \"{}\"\nevents_queue_url = \"{}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n[salesforce]\norg_ids = [\"{}\"]\n",
+            changes.url, events.url, seed.org_id
         );
         let ingress =
             Application::build_role(Settings::from_toml_layers(&[&base]).unwrap(), Role::Serve)
@@ -168,6 +168,10 @@ impl World {
             (
                 "ACE_SYNC_SALESFORCE__CONSUMER_KEY".to_owned(),
                 sf.consumer_key().to_owned(),
+            ),
+            (
+                "ACE_SYNC_SALESFORCE__ORG_IDS".to_owned(),
+                format!("[\"{}\"]", sf.org_id()),
             ),
             (
                 "ACE_SYNC_SALESFORCE__USERNAME".to_owned(),
