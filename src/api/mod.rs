@@ -88,7 +88,7 @@ where
         "api",
         operation,
         key = tracing::field::Empty,
-        // Recorded once parsed (`params::path_opportunity_id`): raw input is not logged.
+        // Recorded once it parses (`params::path_opportunity_id`).
         sf_opportunity_id = tracing::field::Empty,
     );
     let outcome = async {

@@ -14,7 +14,12 @@ const MAX_VALUE: usize = 255;
 /// The `{opportunityId}` of the path, parsed.
 pub fn opportunity_id(raw: &str) -> Result<SfOpportunityId, ApiError> {
     SfOpportunityId::parse(raw).map_err(|source| ApiError::InvalidId {
-        raw: raw.chars().take(40).collect(),
+        // Echoed in the answer and the log: printable and short.
+        raw: raw
+            .chars()
+            .filter(char::is_ascii_graphic)
+            .take(40)
+            .collect(),
         source,
     })
 }
@@ -47,7 +52,10 @@ pub fn query(
             };
             return Err(ApiError::InvalidParameter(format!(
                 "unknown query parameter `{}`; {takes}",
-                name.chars().take(40).collect::<String>()
+                name.chars()
+                    .filter(char::is_ascii_graphic)
+                    .take(40)
+                    .collect::<String>()
             )));
         }
         if found.contains_key(name.as_ref()) {
