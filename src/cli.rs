@@ -28,7 +28,12 @@ pub enum Command {
     /// Run the ingress and the workers in one process (needed for the embedded in-memory queue).
     All,
     /// Print the OpenAPI document of the HTTP API (YAML).
-    Openapi,
+    Openapi {
+        /// Print instead the OpenAPI 3.0 document (JSON) Salesforce registers as an External
+        /// Service, as committed in openapi/salesforce-external-service.json.
+        #[arg(long)]
+        external_services: bool,
+    },
     /// Probe a running instance; exits 0 when it is ready. For container health checks.
     Healthcheck {
         /// What to probe. Defaults to /health/ready on the configured port.
@@ -130,8 +135,12 @@ pub fn humantime_duration(raw: &str) -> Result<Duration, String> {
 /// Runs one production command to completion and says how the process should exit.
 pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
     match command {
-        Command::Openapi => {
-            print!("{}", openapi());
+        Command::Openapi { external_services } => {
+            if external_services {
+                println!("{}", external_services_openapi());
+            } else {
+                print!("{}", openapi());
+            }
             return ExitCode::SUCCESS;
         }
         Command::Mapping { command } => return mapping(command),
@@ -184,7 +193,7 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
                 crate::telemetry::init(&settings.telemetry);
                 dlq(&settings, events, command).await.map_err(boxed)
             }
-            Command::Openapi | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
+            Command::Openapi { .. } | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     })
 }
@@ -267,7 +276,7 @@ async fn dlq(settings: &Settings, events: bool, command: DlqCommand) -> Result<(
 /// loaded already), then the settings still at their demo defaults.
 fn config_check(settings: &Settings, role: Role) -> ExitCode {
     let mut problems = settings.safety_problems(role.serves(), role.works(), role == Role::All);
-    problems.extend(settings.runtime_problems(role.works()));
+    problems.extend(settings.runtime_problems(role.works(), role.serves()));
     let mut warnings = settings.demo_defaults(role.works(), role.serves());
     if settings.queue.changes_queue_url.is_none() {
         warnings.push(crate::config::DemoDefault {
@@ -398,6 +407,12 @@ pub async fn run(settings: Settings, role: Role) -> Result<(), CommandError> {
 /// `ace-sync openapi`: the OpenAPI document, as committed in `openapi.yaml`.
 pub fn openapi() -> String {
     crate::ingress::openapi::yaml()
+}
+
+/// `ace-sync openapi --external-services`: the document Salesforce registers, pretty JSON.
+pub fn external_services_openapi() -> String {
+    // Pretty-printing a JSON value cannot fail.
+    serde_json::to_string_pretty(&crate::api::spec::external_services()).unwrap_or_default()
 }
 
 /// `ace-sync healthcheck`: succeeds when `url` answers 2xx within `timeout`. Container

@@ -7,6 +7,7 @@
 //! - [`resources`]: what the settings point at (the mapping, the Salesforce key), loaded and
 //!   checked as start would, and the settings still at their demo defaults.
 
+mod api;
 mod layers;
 mod resources;
 
@@ -23,6 +24,7 @@ use crate::domain::ids::SfOrgId;
 use crate::domain::sobject::FieldTypes;
 use crate::secret::Secret;
 
+pub use api::{ApiKeySettings, ApiScope, ApiSettings};
 pub use layers::config_path_from_env;
 pub use resources::DemoDefault;
 
@@ -41,6 +43,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub ace: AceSettings,
     pub worker: WorkerSettings,
+    pub api: ApiSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -312,6 +315,7 @@ impl Settings {
         }
         problems.extend(self.salesforce.problems());
         problems.extend(self.ingress_load_problems());
+        problems.extend(self.api.problems());
         if !(1..=10).contains(&self.queue.send_attempts) {
             problems.push(format!(
                 "key `queue.send_attempts`: expected 1 to 10, found {}",

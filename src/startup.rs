@@ -3,7 +3,9 @@
 //! `run_until_stopped` serves until the cancellation token fires, then drains.
 //!
 //! Three roles share one binary: `serve` (the ingress), `work` (the workers), `all` (both, in
-//! one process: for the embedded in-memory queue, development and the demo).
+//! one process: for the embedded in-memory queue, development and the demo). The roles that
+//! serve Salesforce (`serve`, `all`) also serve the [`api`](crate::api) when `api.enabled`,
+//! with clients of their own that cannot write.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -13,12 +15,15 @@ use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
+use crate::ace::mapping::Mapping;
 use crate::ace::model::{ModelError, ServiceModel};
 use crate::adapters::batcher::{self, BatchPolicy, BatcherMetrics, BatcherTask};
 use crate::adapters::memory_queue::MemoryQueue;
 use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
+use crate::api::read_only::{ReadOnlyAce, ReadOnlySalesforce};
+use crate::api::{ApiMetrics, ApiState};
 use crate::config::{QueueSettings, Settings};
 use crate::health::Outages;
 use crate::ingress::admission::Admission;
@@ -45,6 +50,8 @@ pub enum StartupError {
     },
     #[error("the workers need a Salesforce client: {0}")]
     Salesforce(#[source] SalesforceError),
+    #[error("the API (api.enabled) reads opportunities and needs a Salesforce client: {0}")]
+    ApiSalesforce(#[source] SalesforceError),
     #[error("the mapping cannot be used")]
     Mapping(#[source] crate::config::ConfigError),
     #[error("AWS's service model cannot be loaded")]
@@ -256,9 +263,33 @@ impl Application {
         let outages = Outages::register(&mut registry);
         let mut workers = Vec::new();
         let mut reconciler = None;
-        if role.works() {
-            let built =
-                build_reconciler(&settings, salesforce, partner_central, &mut registry).await?;
+        let serves_api = role.serves() && settings.api.enabled;
+        let parts = if role.works() || serves_api {
+            Some(
+                ReconcilerParts::build(
+                    &settings,
+                    role.works(),
+                    salesforce,
+                    partner_central,
+                    &mut registry,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let api = match &parts {
+            Some(parts) if serves_api => Some(web::Data::new(ApiState {
+                reconciler: Arc::new(parts.read_only()),
+                queue: changes.as_job_queue(),
+                keys: crate::api::auth::ApiKeys::from_settings(&settings.api),
+                deadline: settings.api.deadline,
+                metrics: ApiMetrics::register(&mut registry),
+            })),
+            _ => None,
+        };
+        if let Some(parts) = parts.filter(|_| role.works()) {
+            let built = Arc::new(parts.reconciler());
             let worker_metrics = WorkerMetrics::register(&mut registry);
             let config = WorkerConfig {
                 concurrency: settings.worker.concurrency,
@@ -315,15 +346,14 @@ impl Application {
         // metrics, so orchestrators can probe it and Prometheus can scrape it.
         let ingress_metrics = IngressMetrics::register(&mut registry);
         let registry_handle = MetricsRegistry::new(registry);
-        let (port, server) = serve(
+        let state = ingress_state(
             &settings,
-            role,
-            listener,
             ingress_queue,
             ingress_metrics,
             registry_handle.clone(),
             outages.clone(),
-        )?;
+        );
+        let (port, server) = serve(&settings, role, listener, state, api)?;
         Ok(Application {
             port,
             server,
@@ -414,16 +444,15 @@ impl Application {
     }
 }
 
-fn serve(
+/// What the HTTP handlers share.
+fn ingress_state(
     settings: &Settings,
-    role: Role,
-    listener: Option<TcpListener>,
     queue: Arc<dyn JobQueue>,
     metrics: IngressMetrics,
     registry: MetricsRegistry,
     outages: Outages,
-) -> Result<(u16, actix_web::dev::Server), StartupError> {
-    let state = IngressState {
+) -> IngressState {
+    IngressState {
         queue: queue.clone(),
         verifier: Verifier::new(
             settings.salesforce.org_ids.clone(),
@@ -438,7 +467,17 @@ fn serve(
         metrics,
         registry,
         outages,
-    };
+    }
+}
+
+fn serve(
+    settings: &Settings,
+    role: Role,
+    listener: Option<TcpListener>,
+    state: IngressState,
+    api: Option<web::Data<ApiState>>,
+) -> Result<(u16, actix_web::dev::Server), StartupError> {
+    let queue = state.queue.clone();
     let address = match &listener {
         Some(listener) => listener
             .local_addr()
@@ -458,10 +497,17 @@ fn serve(
     let serves = role.serves();
     let mut server = HttpServer::new(move || {
         let app = App::new().into_utoipa_app().app_data(state.clone());
-        if serves {
-            app.configure(ingress::routes).into_app()
+        let app = if serves {
+            app.configure(ingress::routes)
         } else {
-            app.configure(ingress::operations_routes).into_app()
+            app.configure(ingress::operations_routes)
+        };
+        match &api {
+            Some(api) => app
+                .app_data(api.clone())
+                .configure(crate::api::routes)
+                .into_app(),
+            None => app.into_app(),
         }
     })
     // Signals belong to `shutdown`; the server stops when the token fires.
@@ -492,42 +538,86 @@ fn batch_policy(settings: &QueueSettings) -> BatchPolicy {
     }
 }
 
-/// The clients, the mapping and the model the workers use.
-async fn build_reconciler(
-    settings: &Settings,
-    salesforce: Option<Arc<dyn SalesforceOrg>>,
-    partner_central: Option<Arc<dyn PartnerCentral>>,
-    registry: &mut Registry,
-) -> Result<Arc<Reconciler>, StartupError> {
-    let salesforce = match salesforce {
-        Some(client) => client,
-        None => {
-            let config = ClientConfig::from_settings(settings).map_err(StartupError::Salesforce)?;
-            let client = SalesforceClient::new(&config, SalesforceMetrics::register(registry))
-                .map_err(StartupError::Salesforce)?;
-            Arc::new(client)
-        }
-    };
-    let partner_central = match partner_central {
-        Some(client) => client,
-        None => Arc::new(PartnerCentralClient::new(
-            pc::sdk_client(&settings.ace).await,
-            &settings.ace,
-            pc::write_limiter(&settings.ace),
-            PartnerCentralMetrics::register(registry),
-        )),
-    };
-    let model = ServiceModel::load().map_err(StartupError::Model)?;
-    // The same loading and checks as `ace-sync config check` (config/resources.rs).
-    let mapping = settings
-        .load_mapping(&model)
-        .map_err(|problems| StartupError::Mapping(crate::config::ConfigError::many(problems)))?;
-    Ok(Arc::new(Reconciler::new(
-        salesforce,
-        partner_central,
-        Arc::new(mapping),
-        Arc::new(model),
-        settings.ace.catalog,
-        ReconcileMetrics::register(registry),
-    )))
+/// The clients, the mapping and the model a reconciler works with: the workers', and the
+/// API's (the same, behind wrappers that cannot write).
+struct ReconcilerParts {
+    salesforce: Arc<dyn SalesforceOrg>,
+    partner_central: Arc<dyn PartnerCentral>,
+    mapping: Arc<Mapping>,
+    model: Arc<ServiceModel>,
+    catalog: crate::ace::opportunity::Catalog,
+    metrics: ReconcileMetrics,
+}
+
+impl ReconcilerParts {
+    async fn build(
+        settings: &Settings,
+        for_workers: bool,
+        salesforce: Option<Arc<dyn SalesforceOrg>>,
+        partner_central: Option<Arc<dyn PartnerCentral>>,
+        registry: &mut Registry,
+    ) -> Result<ReconcilerParts, StartupError> {
+        let missing = |e| {
+            if for_workers {
+                StartupError::Salesforce(e)
+            } else {
+                StartupError::ApiSalesforce(e)
+            }
+        };
+        let salesforce = match salesforce {
+            Some(client) => client,
+            None => {
+                let config = ClientConfig::from_settings(settings).map_err(missing)?;
+                let client = SalesforceClient::new(&config, SalesforceMetrics::register(registry))
+                    .map_err(missing)?;
+                Arc::new(client)
+            }
+        };
+        let partner_central = match partner_central {
+            Some(client) => client,
+            None => Arc::new(PartnerCentralClient::new(
+                pc::sdk_client(&settings.ace).await,
+                &settings.ace,
+                pc::write_limiter(&settings.ace),
+                PartnerCentralMetrics::register(registry),
+            )),
+        };
+        let model = ServiceModel::load().map_err(StartupError::Model)?;
+        // The same loading and checks as `ace-sync config check` (config/resources.rs).
+        let mapping = settings.load_mapping(&model).map_err(|problems| {
+            StartupError::Mapping(crate::config::ConfigError::many(problems))
+        })?;
+        Ok(ReconcilerParts {
+            salesforce,
+            partner_central,
+            mapping: Arc::new(mapping),
+            model: Arc::new(model),
+            catalog: settings.ace.catalog,
+            metrics: ReconcileMetrics::register(registry),
+        })
+    }
+
+    /// The workers' reconciler.
+    fn reconciler(self) -> Reconciler {
+        Reconciler::new(
+            self.salesforce,
+            self.partner_central,
+            self.mapping,
+            self.model,
+            self.catalog,
+            self.metrics,
+        )
+    }
+
+    /// The API's: the same steps, with clients that refuse every write.
+    fn read_only(&self) -> Reconciler {
+        Reconciler::new(
+            Arc::new(ReadOnlySalesforce(self.salesforce.clone())),
+            Arc::new(ReadOnlyAce(self.partner_central.clone())),
+            self.mapping.clone(),
+            self.model.clone(),
+            self.catalog,
+            self.metrics.clone(),
+        )
+    }
 }

@@ -8,10 +8,13 @@
 //! moves opportunities through their stages and answers AWS's referrals, the way a rep would,
 //! and the demo prints each
 //! opportunity's timeline as the simulators saw it (`timeline`), checks where each one
-//! ended, and fails naming the ones that did not end where they should.
+//! ended, and fails naming the ones that did not end where they should. Before moving the
+//! first one's stage, the rep presses "Check with ACE": a call of ace-sync's API, as the
+//! Salesforce quick action makes it (`check`).
 //!
 //! Every wait polls state against a deadline; nothing sleeps for a fixed time.
 
+mod check;
 mod referrals;
 mod scenarios;
 mod seed;
@@ -200,6 +203,8 @@ struct Demo {
     sf: SalesforceSim,
     pc: pc::SimHandle,
     ingress: String,
+    /// The key of the demo's "Check with ACE" (the Named Credential's, in an org).
+    api_key: String,
     queues: String,
     /// The changes and events queues the workers read.
     work_queues: Vec<QueueHandle>,
@@ -277,10 +282,13 @@ impl Demo {
             .await
             .map_err(DemoError::Salesforce)?;
 
+        // The API the rep's "Check with ACE" calls, with a key of this run.
+        let api_key = format!("demo-{:032x}", fastrand::u128(..));
         let own = format!(
             "[http]\nhost = \"127.0.0.1\"\nport = 0\nworkers = 1\n\
              [ace]\nendpoint_url = \"{}\"\ncatalog = \"Sandbox\"\nwrites_per_second = 100.0\nwrite_burst = 100\nretry_base_delay = \"50ms\"\n\
-             [worker]\nretry_base = \"200ms\"\nretry_cap = \"2s\"\n",
+             [worker]\nretry_base = \"200ms\"\nretry_cap = \"2s\"\n\
+             [api]\nenabled = true\n[api.keys.demo]\nkey = \"{api_key}\"\nscopes = [\"check\", \"status\", \"sync\"]\n",
             pc.endpoint_url()
         );
         let sf_settings = sf.settings_toml();
@@ -310,6 +318,7 @@ impl Demo {
             sf,
             pc,
             ingress,
+            api_key,
             queues,
             work_queues,
             config: config.clone(),

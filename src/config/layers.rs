@@ -24,6 +24,13 @@ const TEXT_KEYS: &[&str] = &[
     "ace.mapping",
 ];
 
+/// Whether the setting at `path` is free text (see [`TEXT_KEYS`]); the API's keys
+/// (`api.keys.<name>.key`) are too.
+fn is_text_key(path: &[String]) -> bool {
+    TEXT_KEYS.contains(&path.join(".").as_str())
+        || matches!(path, [api, keys, _, key] if api == "api" && keys == "keys" && key == "key")
+}
+
 /// A source of settings and what it holds.
 #[derive(Debug, Clone)]
 pub(super) struct Layer {
@@ -107,7 +114,7 @@ impl Layer {
                 problems.push(format!("environment variable {name} is not valid UTF-8"));
                 continue;
             };
-            let value = if TEXT_KEYS.contains(&path.join(".").as_str()) {
+            let value = if is_text_key(&path) {
                 Value::from(value)
             } else {
                 value
@@ -393,6 +400,15 @@ mod tests {
         let settings = load(&[("ACE_SYNC_ACE__MAPPING", "[trigger]\ncreate_at = \"x\"")])
             .expect("a mapping is text");
         assert!(settings.ace.mapping.unwrap().starts_with("[trigger]"));
+        let key = "12345678901234567890123456789012345";
+        let settings = load(&[
+            ("ACE_SYNC_API__KEYS__FLOWS__KEY", key),
+            ("ACE_SYNC_API__KEYS__FLOWS__SCOPES", "[check, status]"),
+        ])
+        .expect("an API key is text; its scopes a list");
+        let flows = &settings.api.keys["flows"];
+        assert_eq!(flows.key.expose(), key);
+        assert_eq!(flows.scopes.len(), 2);
     }
 
     #[test]

@@ -116,20 +116,28 @@ impl Settings {
     }
 
     /// Everything start would refuse beyond the settings themselves: for a process that runs
-    /// workers, a complete Salesforce client, a key that parses and a sound mapping; for any
-    /// process, a key that parses when one is given.
-    pub fn runtime_problems(&self, runs_workers: bool) -> Vec<String> {
+    /// workers, or serves the API (`api.enabled`), a complete Salesforce client, a key that
+    /// parses and a sound mapping; for any process, a key that parses when one is given.
+    pub fn runtime_problems(&self, runs_workers: bool, serves: bool) -> Vec<String> {
         let mut problems = Vec::new();
-        if runs_workers && !self.salesforce.client_configured() {
-            problems.push(
-                "key `salesforce.consumer_key`, `salesforce.username` and `salesforce.private_key_path` (or `salesforce.private_key`): the workers need a Salesforce client (see the README's Setting up Salesforce)"
-                    .to_owned(),
-            );
+        let serves_api = serves && self.api.enabled;
+        if !self.salesforce.client_configured() {
+            if runs_workers {
+                problems.push(
+                    "key `salesforce.consumer_key`, `salesforce.username` and `salesforce.private_key_path` (or `salesforce.private_key`): the workers need a Salesforce client (see the README's Setting up Salesforce)"
+                        .to_owned(),
+                );
+            } else if serves_api {
+                problems.push(
+                    "key `api.enabled`: the API reads opportunities from Salesforce, so it needs the Salesforce client: `salesforce.consumer_key`, `salesforce.username` and `salesforce.private_key_path` (or `salesforce.private_key`), or set api.enabled = false"
+                        .to_owned(),
+                );
+            }
         }
         if let Err(problem) = self.load_private_key() {
             problems.push(problem);
         }
-        if runs_workers {
+        if runs_workers || serves_api {
             match ServiceModel::load() {
                 Ok(model) => {
                     if let Err(mapping_problems) = self.load_mapping(&model) {

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the routes themselves: every route registered in
-//! [`super::routes`] carries its `#[utoipa::path]`, so the document cannot miss one. The
-//! committed `openapi.yaml` is this document; a test fails when they differ.
+//! [`super::routes`] and [`crate::api::routes`] carries its `#[utoipa::path]`, so the document
+//! cannot miss one. The committed `openapi.yaml` is this document; a test fails when they
+//! differ. (The API's operations also make the 3.0 document External Services imports,
+//! [`crate::api::spec`].)
 //!
 //! The SOAP bodies are described as XML schemas (OpenAPI's `xml` object gives element names,
 //! namespaces and prefixes); the types below exist only to carry that description.
@@ -10,6 +12,8 @@
 use actix_web::App;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_actix_web::AppExt;
+
+use crate::api::spec::ApiKeyScheme;
 
 /// An example outbound message (the shape of shared/samples/salesforce/om_single.xml).
 pub const EXAMPLE_MESSAGE: &str = super::samples::SINGLE;
@@ -23,8 +27,10 @@ pub const EXAMPLE_MESSAGE: &str = super::samples::SINGLE;
     ),
     tags(
         (name = "salesforce", description = "Endpoints Salesforce calls."),
+        (name = "api", description = "The API Salesforce Flows call through an External Service (when api.enabled): check with ACE, ACE status, sync now."),
         (name = "operations", description = "Health checks and metrics for operators and orchestrators."),
     ),
+    modifiers(&ApiKeyScheme),
 )]
 struct ApiDoc;
 
@@ -34,6 +40,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(super::routes)
+        .configure(crate::api::routes)
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api

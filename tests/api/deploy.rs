@@ -7,6 +7,7 @@ mod config;
 mod iam;
 mod kubernetes;
 mod observability;
+mod salesforce_flows;
 mod salesforce_metadata;
 mod support;
 mod yaml;

@@ -4,6 +4,7 @@ mod ace_mapping;
 mod batcher;
 mod deploy;
 mod e2e;
+mod flow_api;
 mod helpers;
 mod ingress;
 mod openapi;

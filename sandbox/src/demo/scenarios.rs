@@ -72,7 +72,7 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         Scenario {
             number: 1,
             name: "Acme - Data Platform Migration",
-            title: "synced, submitted and approved",
+            title: "checked with ACE, synced, submitted and approved",
             record: Some(APPROVED),
             story: Story::Approved,
         },
@@ -304,9 +304,19 @@ fn stage(to: &str) -> [(&'static str, Option<FieldValue>); 1] {
     [("StageName", text(to))]
 }
 
-/// Scenario 1: a stage change → created and submitted → In review → Approved, AWS team
-/// written back.
+/// Scenario 1: the rep checks with ACE before moving the stage (no ACE call); then a stage
+/// change → created and submitted → In review → Approved, AWS team written back.
 async fn approved(run: &mut Run<'_>) -> Outcome {
+    let checked = run.check_with_ace("Needs Analysis").await?;
+    if checked["aceWouldAccept"] != true {
+        return Err(format!(
+            "Check with ACE says ACE would refuse it: {}",
+            checked["summary"]
+        ));
+    }
+    if run.demo.pc.control().call_counts().values().sum::<u64>() != 0 {
+        return Err("Check with ACE called Partner Central".to_owned());
+    }
     run.rep_changes(
         "moves the stage Qualification → Needs Analysis",
         &stage("Needs Analysis"),

@@ -1,6 +1,7 @@
 //! One opportunity's timeline, gathered after the fact from what the simulators recorded —
-//! the rep's changes, Salesforce's delivery log and REST request log, Partner Central's call
-//! log and opportunity history — and rendered as aligned lines with relative times.
+//! the rep's changes (and the answers to their "Check with ACE"), Salesforce's delivery log and
+//! REST request log, Partner Central's call log and opportunity history — and rendered as
+//! aligned lines with relative times.
 //!
 //! Nothing here reads logs of ace-sync itself: what is shown is what the outside world saw.
 
@@ -18,12 +19,14 @@ use ace_sync::worker::reconcile::fields;
 use ace_sync::worker::referrals::fields as referral_fields;
 
 /// Text lines are cut to this many characters.
-const WIDTH: usize = 78;
+pub(super) const WIDTH: usize = 78;
 
 /// Who did something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Actor {
     Rep,
+    /// ace-sync's answer to "Check with ACE", as the rep's screen shows it.
+    Check,
     Outbound,
     Worker,
     Ace,
@@ -35,6 +38,7 @@ impl Actor {
     fn label(self) -> &'static str {
         match self {
             Actor::Rep => "rep",
+            Actor::Check => "check",
             Actor::Outbound => "outbound",
             Actor::Worker => "worker",
             Actor::Ace => "ACE",
@@ -393,7 +397,7 @@ fn write_back(at: Instant, body: &str) -> Entry {
 
 /// `text` in lines of at most `width` characters, broken between words, at most `max_lines`
 /// of them (the last cut with an ellipsis); continuation lines are indented.
-fn wrap_words(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

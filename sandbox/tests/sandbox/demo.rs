@@ -1,6 +1,7 @@
 //! `ace-sync demo`, the README's first command: the real binary on a machine with nothing
-//! configured runs the whole loop (AWS's referrals included), and its timeline shows each
-//! opportunity's key steps and end state; a demo whose opportunities do not end where they should fails and says which.
+//! configured runs the whole loop (a rep checking with ACE before moving a stage, and AWS's
+//! referrals, included), and its timeline shows each opportunity's key steps and end state; a
+//! demo whose opportunities do not end where they should fails and says which.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -66,11 +67,17 @@ fn assert_succeeded(output: &Output) -> String {
 
 /// What every run of the demo must show, whatever its queues.
 fn assert_each_opportunity_ended_where_it_should(stdout: &str) {
-    // 1. Synced, submitted, approved; the AWS team written back.
+    // 1. Checked with ACE before the stage moves (no ACE call); synced, submitted, approved;
+    // the AWS team written back.
     let approved = section(stdout, 1);
     assert_in_order(
         &approved,
         &[
+            "rep         presses Check with ACE, for Needs Analysis",
+            "check       ACE would take it",
+            "(no ACE call)",
+            "ACE would get the opportunity; solution S-1234567; AWS products",
+            "the submission to AWS (Co-Sell, Full visibility)",
             "rep         moves the stage Qualification → Needs Analysis",
             "outbound    POST to the ingress: job queued, acked in",
             "worker      picks the job up and reads the record",
@@ -86,6 +93,11 @@ fn assert_each_opportunity_ended_where_it_should(stdout: &str) {
         ],
     );
     assert_eq!(created_ids(&approved).len(), 1, "{approved}");
+    let before_move = &approved[..approved.find("moves the stage").unwrap()];
+    assert!(
+        !before_move.contains("ACE  "),
+        "no ACE call before the stage moves: {approved}"
+    );
 
     // 2. Pre-flight findings written back with no ACE call; fixed; synced and approved.
     let findings = section(stdout, 2);

@@ -1,7 +1,8 @@
 //! `deploy/aws/ace-sync.yaml`: cfn-lint passes on it, and what the code relies on holds —
 //! the changes queue is FIFO without content-based deduplication, Partner Central's events reach
 //! the events queue only through the stack's rule, every container stops later than ace-sync's
-//! shutdown grace and has a health check, and the settings given to the containers load.
+//! shutdown grace and has a health check, the settings given to the containers load, and the
+//! ingress serves the API with what it reads with and the keys that may call it.
 
 use std::process::Command;
 use std::time::Duration;
@@ -146,4 +147,51 @@ fn containers_stop_after_the_shutdown_grace_and_report_their_health() {
     }
     let target_group = resource(&template, "IngressTargetGroup");
     assert_eq!(target_group["HealthCheckPath"], "/health/ready");
+}
+
+/// Every variable a container gets, literal or from a secret (`Fn::If` branches included).
+fn variable_names(container: &Value) -> Vec<String> {
+    let mut names: Vec<String> = environment(container).into_iter().map(|(n, _)| n).collect();
+    for secret in container["Secrets"].as_array().into_iter().flatten() {
+        let secret = match secret["Fn::If"].as_array() {
+            Some(branches) => &branches[1],
+            None => secret,
+        };
+        names.extend(secret["Name"].as_str().map(str::to_owned));
+    }
+    names
+}
+
+#[test]
+fn the_ingress_serves_the_api_with_the_clients_and_the_keys_it_needs() {
+    let template = template();
+    let ingress = &resource(&template, "IngressTaskDefinition")["ContainerDefinitions"][0];
+    let worker = &resource(&template, "WorkerTaskDefinition")["ContainerDefinitions"][0];
+    let env = environment(ingress);
+    assert!(env.contains(&("ACE_SYNC_API__ENABLED".to_owned(), "true".to_owned())));
+    let names = variable_names(ingress);
+    // The API reads with the workers' Salesforce client, catalog and mapping.
+    for name in variable_names(worker) {
+        if name.starts_with("ACE_SYNC_SALESFORCE__") || name.starts_with("ACE_SYNC_ACE__") {
+            assert!(names.contains(&name), "the ingress lacks {name}");
+        }
+    }
+    // Each key's scopes come with its key, from a secret.
+    let scoped: Vec<&str> = env
+        .iter()
+        .filter_map(|(name, _)| name.strip_suffix("__SCOPES"))
+        .collect();
+    assert_eq!(scoped.len(), 2, "{env:?}");
+    for key in scoped {
+        assert!(names.contains(&format!("{key}__KEY")), "{key} has no key");
+    }
+    let rule = resource(&template, "ApiRule");
+    assert_eq!(
+        rule["Conditions"][0]["PathPatternConfig"]["Values"],
+        json!(["/api/v1/*"])
+    );
+    assert_eq!(
+        rule["Actions"][0]["TargetGroupArn"],
+        json!({"Ref": "IngressTargetGroup"})
+    );
 }

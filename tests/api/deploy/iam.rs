@@ -19,12 +19,16 @@
 //!    trait of the service's Smithy model, `aws/api-models-aws`), in [`REQUIRED_ACTIONS`];
 //!    every Partner Central operation the code calls must have an entry there, so each new one
 //!    is looked up.
-//! 3. **Roles.** Partner Central is the worker's alone (and no file under `src/ingress` may
-//!    call it). An SQS operation belongs to a side of the queue: sending to the roles whose
-//!    modules (`src/ingress`, `src/worker`) use the `JobQueue` port, receiving, deleting and
-//!    changing visibility to those that use `JobSource`, and `GetQueueAttributes` to every
-//!    role, because every role serves `/health/ready`, which asks the changes queue. An SQS
-//!    operation in no side fails the test until it is given one.
+//! 3. **Roles.** Partner Central is the worker's (and no file under `src/ingress` may call
+//!    it), except what the API reads: the ingress role serves the API (`src/api`), whose
+//!    read-only client (`src/api/read_only.rs`) forwards some port methods to the adapter;
+//!    the operations those methods' bodies in `src/adapters/partner_central` start are the
+//!    ingress's too. An SQS operation belongs to a side of the queue: sending to the roles
+//!    whose modules (`src/ingress` and `src/api` for the ingress, `src/worker`) use the
+//!    `JobQueue` port, receiving, deleting and changing visibility to those that use
+//!    `JobSource`, and `GetQueueAttributes` to every role, because every role serves
+//!    `/health/ready`, which asks the changes queue. An SQS operation in no side fails the test
+//!    until it is given one.
 //! 4. **Resources.** Sending and the readiness check touch the changes queue; consuming
 //!    touches the changes and the events queues, and their dead-letter queues (reading the
 //!    redrive policy, finding the dead-letter queue, parking a message there:
@@ -224,14 +228,17 @@ fn needed() -> Grants {
             .any(|(path, text)| path.starts_with(dir) && text.contains(port))
     };
     let sides = |port: &str| -> Vec<Role> {
-        [
+        let mut roles: Vec<Role> = [
             (Role::Ingress, "src/ingress/"),
+            (Role::Ingress, "src/api/"),
             (Role::Worker, "src/worker/"),
         ]
         .into_iter()
         .filter(|(_, dir)| uses(dir, port))
         .map(|(role, _)| role)
-        .collect()
+        .collect();
+        roles.dedup();
+        roles
     };
     let (senders, consumers) = (sides("JobQueue"), sides("JobSource"));
     assert!(senders.contains(&Role::Ingress) && consumers.contains(&Role::Worker));
@@ -298,6 +305,18 @@ fn needed() -> Grants {
         !partner_central_calls.is_empty(),
         "no Partner Central call found"
     );
+    let api_reads = api_operations(&sources, &partner_central);
+    assert!(
+        !api_reads.is_empty() && api_reads.is_subset(&partner_central_calls),
+        "the API reads {api_reads:?}"
+    );
+    let roles_of = |operation: &str| -> Vec<Role> {
+        if api_reads.contains(operation) {
+            vec![Role::Ingress, Role::Worker]
+        } else {
+            vec![Role::Worker]
+        }
+    };
     for operation in partner_central_calls {
         let (_, required) = REQUIRED_ACTIONS
             .iter()
@@ -308,13 +327,59 @@ fn needed() -> Grants {
         for action in std::iter::once(operation.as_str()).chain(required.iter().copied()) {
             add(
                 &mut grants,
-                &[Role::Worker],
+                &roles_of(&operation),
                 format!("partnercentral:{action}"),
                 &[Scope::AnyInCatalog],
             );
         }
     }
     grants
+}
+
+/// The Partner Central operations the API can call: the port methods its read-only client
+/// forwards (`self.0.<method>(` in `impl PartnerCentral for ReadOnlyAce`), and the SDK
+/// operations each of those methods' bodies in the adapter starts.
+fn api_operations(
+    sources: &[(String, String)],
+    operations: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
+    let read_only = &sources
+        .iter()
+        .find(|(path, _)| path == "src/api/read_only.rs")
+        .expect("src/api/read_only.rs")
+        .1;
+    let start = read_only
+        .find("impl PartnerCentral for ReadOnlyAce")
+        .expect("the read-only Partner Central client");
+    let block = &read_only[start..];
+    let block = &block[..block.find("\n}\n").unwrap_or(block.len())];
+    let forwarded: BTreeSet<String> = Regex::new(r"self\.0\.([a-z_]+)\(")
+        .unwrap()
+        .captures_iter(block)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert!(
+        !forwarded.is_empty(),
+        "the read-only client forwards nothing"
+    );
+    let method = Regex::new(r"async fn ([a-z_]+)\(").unwrap();
+    let mut found = BTreeSet::new();
+    for (path, text) in sources {
+        if !path.starts_with("src/adapters/partner_central/") {
+            continue;
+        }
+        let starts: Vec<(usize, String)> = method
+            .captures_iter(text)
+            .map(|c| (c.get(0).unwrap().start(), c[1].to_owned()))
+            .collect();
+        for (i, (at, name)) in starts.iter().enumerate() {
+            if forwarded.contains(name) {
+                let end = starts.get(i + 1).map_or(text.len(), |(next, _)| *next);
+                found.extend(called(&text[*at..end], operations));
+            }
+        }
+    }
+    found
 }
 
 fn as_list(value: &Value) -> Vec<Value> {
@@ -424,6 +489,8 @@ fn the_execution_role_reads_only_the_stacks_secrets() {
         json!([
             {"Ref": "SalesforcePrivateKeySecret"},
             {"Ref": "SharedSecret"},
+            {"Ref": "ApiCheckKeySecret"},
+            {"Ref": "ApiSyncKeySecret"},
             {"Fn::If": ["HasMapping", {"Ref": "MappingSecretArn"}, {"Ref": "AWS::NoValue"}]}
         ])
     );

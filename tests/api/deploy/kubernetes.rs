@@ -156,8 +156,17 @@ fn resolve(objects: &[Value], pod: &Value, root: &Scratch, key: &KeyPair) -> Vec
         let value = match var["value"].as_str() {
             Some(value) => value.to_owned(),
             None => {
-                assert_eq!(var["valueFrom"]["secretKeyRef"]["name"], "ace-sync-ingress");
-                "a-shared-secret-of-forty-characters-0123".to_owned()
+                let secret = &var["valueFrom"]["secretKeyRef"];
+                match (secret["name"].as_str(), secret["key"].as_str()) {
+                    (Some("ace-sync-ingress"), _) => {
+                        "a-shared-secret-of-forty-characters-0123".to_owned()
+                    }
+                    // The API's keys: distinct, as the check requires.
+                    (Some("ace-sync-api"), Some(key)) => {
+                        format!("{key}-0123456789abcdefghijklmnopqrstuvwxyz")
+                    }
+                    other => panic!("a secret the test does not know: {other:?}"),
+                }
             }
         };
         env.push((var["name"].as_str().unwrap().to_owned(), value));

@@ -1,7 +1,8 @@
 //! `deploy/salesforce`, the SFDX project: every file is well-formed XML; the Opportunity fields
 //! are exactly those ace-sync writes and the default mapping reads, each with a type and length
 //! that fit what ace-sync writes or expects; the outbound message, the Flow's echo-safe entry
-//! conditions and the two permission sets say what the README says.
+//! conditions and the permission sets say what the README says. (The API's metadata, the
+//! credentials, the External Service and the quick actions' Flows: `salesforce_flows.rs`.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -128,11 +129,11 @@ fn longest_written(field: &str) -> Written {
     })
 }
 
-fn project() -> PathBuf {
+pub(super) fn project() -> PathBuf {
     repository().join("deploy/salesforce")
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -145,7 +146,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// `(element path, text)` of every text node, e.g. `("CustomField/type", "Text")`; panics
 /// on XML that is not well-formed.
-fn texts(path: &Path) -> Vec<(String, String)> {
+pub(super) fn texts(path: &Path) -> Vec<(String, String)> {
     let xml = std::fs::read_to_string(path).unwrap();
     let mut reader = Reader::from_str(&xml);
     let mut stack: Vec<(String, String)> = Vec::new();
@@ -194,7 +195,7 @@ fn texts(path: &Path) -> Vec<(String, String)> {
     out
 }
 
-fn values<'a>(texts: &'a [(String, String)], path: &str) -> Vec<&'a str> {
+pub(super) fn values<'a>(texts: &'a [(String, String)], path: &str) -> Vec<&'a str> {
     texts
         .iter()
         .filter(|(p, _)| p == path)
@@ -202,7 +203,7 @@ fn values<'a>(texts: &'a [(String, String)], path: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn one<'a>(texts: &'a [(String, String)], path: &str) -> &'a str {
+pub(super) fn one<'a>(texts: &'a [(String, String)], path: &str) -> &'a str {
     match values(texts, path).as_slice() {
         [one] => one,
         other => panic!("{path}: expected one value, found {other:?}"),
