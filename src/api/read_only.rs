@@ -21,7 +21,9 @@ use crate::ports::partner_central::{
     AceError, AwsSummary, Created, EngagementTask, Invitation, InvitationSummary,
     OpportunitySummary, PartnerCentral, RelatedEntity,
 };
-use crate::ports::salesforce::{Identity, SalesforceError, SalesforceOrg, Upserted, WriteOutcome};
+use crate::ports::salesforce::{
+    Identity, OpportunityQuery, SalesforceError, SalesforceOrg, Upserted, WriteOutcome,
+};
 
 /// Partner Central, reads only.
 pub struct ReadOnlyAce(pub Arc<dyn PartnerCentral>);
@@ -193,6 +195,13 @@ impl SalesforceOrg for ReadOnlySalesforce {
         value: &str,
     ) -> Result<Vec<SfRecordId>, SalesforceError> {
         self.0.find_ids(object, field, value).await
+    }
+
+    async fn find_opportunity_ids(
+        &self,
+        query: &OpportunityQuery,
+    ) -> Result<Vec<SfOpportunityId>, SalesforceError> {
+        self.0.find_opportunity_ids(query).await
     }
 
     async fn create_record(

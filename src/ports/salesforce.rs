@@ -370,6 +370,20 @@ impl Classify for SalesforceError {
     }
 }
 
+/// Which Opportunities [`SalesforceOrg::find_opportunity_ids`] selects: every condition that
+/// is set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpportunityQuery {
+    /// `SystemModstamp` at or after this instant.
+    pub modified_since: Option<time::OffsetDateTime>,
+    /// `StageName` one of these (API values, as the mapping names them).
+    pub stages: Vec<String>,
+    /// `ACE_Sync_Status__c` one of these.
+    pub sync_statuses: Vec<String>,
+    /// At most this many (the newest first).
+    pub limit: usize,
+}
+
 /// A Salesforce org, reached as the integration user.
 #[async_trait]
 pub trait SalesforceOrg: Send + Sync + fmt::Debug {
@@ -439,6 +453,14 @@ pub trait SalesforceOrg: Send + Sync + fmt::Debug {
         field: &str,
         value: &str,
     ) -> Result<Vec<SfRecordId>, SalesforceError>;
+
+    /// The ids of the Opportunities `query` selects, most recently modified first (one SOQL
+    /// query, its pages followed up to `query.limit` records): what the sweep and the
+    /// operator commands look at.
+    async fn find_opportunity_ids(
+        &self,
+        query: &OpportunityQuery,
+    ) -> Result<Vec<SfOpportunityId>, SalesforceError>;
 
     /// Creates an `object` record (`POST /sobjects/{object}`); its id.
     async fn create_record(

@@ -1,6 +1,8 @@
-//! The SOQL the simulator understands: `SELECT f1, Rel.f2 FROM Object [WHERE Field = 'x' |
-//! WHERE Field IN ('x', …)] [LIMIT n]` (a field of the object; `true`/`false` for checkboxes),
-//! with Salesforce's error codes and caret-style messages for what it cannot run.
+//! The SOQL the simulator understands: `SELECT f1, Rel.f2 FROM Object [WHERE condition
+//! [AND condition]…] [ORDER BY field [ASC|DESC]] [LIMIT n]`, a condition being `Field = 'x'`,
+//! `Field IN ('x', …)`, or `Field > | >= | < | <= value` (a field of the object; `true`/`false`
+//! for checkboxes; dates and datetimes unquoted, as SOQL writes them), with Salesforce's error
+//! codes and caret-style messages for what it cannot run.
 
 use super::schema::{Rejection, Schema};
 
@@ -21,17 +23,30 @@ pub enum Selected {
 pub struct Query {
     pub object: &'static str,
     pub fields: Vec<Selected>,
-    /// `None`: every record.
-    pub filter: Option<Filter>,
+    /// All must hold; empty: every record.
+    pub filters: Vec<Filter>,
+    /// `ORDER BY field`, and whether descending.
+    pub order: Option<(&'static str, bool)>,
     pub limit: Option<usize>,
 }
 
-/// `WHERE field = value` or `WHERE field IN (values)`.
+/// One condition of the `WHERE` clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     pub field: &'static str,
+    pub op: Op,
     /// The literals, as written (`true`/`false` for checkboxes).
     pub values: Vec<String>,
+}
+
+/// A condition's operator: `=` and `IN` match any value; the comparisons take one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    In,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +66,12 @@ fn tokenize(soql: &str) -> Result<Vec<(usize, Token)>, Rejection> {
             i += 1;
         } else if c.is_ascii_alphanumeric() || c == '_' {
             let start = i;
+            // Date and datetime literals are unquoted: 2026-12-03T10:00:00Z, …+01:00.
+            let literal = c.is_ascii_digit();
             while i < chars.len()
-                && (chars[i].1.is_ascii_alphanumeric() || "_.".contains(chars[i].1))
+                && (chars[i].1.is_ascii_alphanumeric()
+                    || "_.".contains(chars[i].1)
+                    || (literal && "-:+".contains(chars[i].1)))
             {
                 i += 1;
             }
@@ -81,7 +100,7 @@ fn tokenize(soql: &str) -> Result<Vec<(usize, Token)>, Rejection> {
                 }
             }
             tokens.push((at, Token::Literal(literal)));
-        } else if "(),=".contains(c) {
+        } else if "(),=<>".contains(c) {
             tokens.push((at, Token::Punct(c)));
             i += 1;
         } else {
@@ -110,7 +129,6 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
     let tokens = tokenize(soql)?;
     let mut pos = 0;
     let end = soql.len();
-    let at = |pos: usize| tokens.get(pos).map(|(at, _)| *at).unwrap_or(end);
     let word_is = |pos: usize, keyword: &str| matches!(tokens.get(pos), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case(keyword));
     let unexpected = |pos: usize| match tokens.get(pos) {
         Some((at, Token::Word(w) | Token::Literal(w))) => {
@@ -215,85 +233,41 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
         fields.push(selected);
     }
 
-    let mut filter = None;
+    let mut filters = Vec::new();
     if word_is(pos, "WHERE") {
-        pos += 1;
-        let (field_at, field_name) = match tokens.get(pos) {
-            Some((at, Token::Word(w))) => (*at, w.clone()),
-            _ => return Err(unexpected(pos)),
-        };
-        let field = object.field(&field_name).ok_or_else(|| {
-            Rejection::new(
-                400,
-                "INVALID_FIELD",
-                located(
-                    soql,
-                    field_at,
-                    &format!(
-                        "No such column '{field_name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
-                        object.name
+        loop {
+            pos += 1;
+            let (filter, next) = condition(soql, &tokens, pos, object)?;
+            filters.push(filter);
+            pos = next;
+            if !word_is(pos, "AND") {
+                break;
+            }
+        }
+    }
+    let mut order = None;
+    if word_is(pos, "ORDER") && word_is(pos + 1, "BY") {
+        pos += 2;
+        let field = match tokens.get(pos) {
+            Some((at, Token::Word(w))) => object.field(w).ok_or_else(|| {
+                Rejection::new(
+                    400,
+                    "INVALID_FIELD",
+                    located(
+                        soql,
+                        *at,
+                        &format!("No such column '{w}' on entity '{}'.", object.name),
                     ),
-                ),
-            )
-        })?;
-        pos += 1;
-        // A string literal, or the words a checkbox compares with.
-        let literal = |pos: usize| match tokens.get(pos) {
-            Some((_, Token::Literal(v))) => Some(v.clone()),
-            Some((_, Token::Word(w)))
-                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
-            {
-                Some(w.to_ascii_lowercase())
-            }
-            _ => None,
-        };
-        let mut list = Vec::new();
-        match tokens.get(pos) {
-            Some((_, Token::Punct('='))) => {
-                pos += 1;
-                list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
-                pos += 1;
-            }
-            Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("IN") => {
-                pos += 1;
-                if !matches!(tokens.get(pos), Some((_, Token::Punct('(')))) {
-                    return Err(unexpected(pos));
-                }
-                pos += 1;
-                loop {
-                    list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
-                    pos += 1;
-                    match tokens.get(pos) {
-                        Some((_, Token::Punct(','))) => pos += 1,
-                        Some((_, Token::Punct(')'))) => {
-                            pos += 1;
-                            break;
-                        }
-                        _ => return Err(unexpected(pos)),
-                    }
-                }
-            }
+                )
+            })?,
             _ => return Err(unexpected(pos)),
+        };
+        pos += 1;
+        let descending = word_is(pos, "DESC");
+        if descending || word_is(pos, "ASC") {
+            pos += 1;
         }
-        if field.name == "Id" {
-            for id in &list {
-                if ace_sync::domain::ids::SfRecordId::parse(id).is_err() {
-                    return Err(Rejection::new(
-                        400,
-                        "INVALID_QUERY_FILTER_OPERATOR",
-                        located(
-                            soql,
-                            at(pos.saturating_sub(1)),
-                            &format!("invalid ID field: {id}"),
-                        ),
-                    ));
-                }
-            }
-        }
-        filter = Some(Filter {
-            field: field.name,
-            values: list,
-        });
+        order = Some((field.name, descending));
     }
     let mut limit = None;
     if word_is(pos, "LIMIT") {
@@ -312,9 +286,126 @@ pub fn parse(soql: &str, schema: &Schema) -> Result<Query, Rejection> {
     Ok(Query {
         object: object.name,
         fields,
-        filter,
+        filters,
+        order,
         limit,
     })
+}
+
+/// One `WHERE` condition from `pos`; it and the position after it.
+fn condition(
+    soql: &str,
+    tokens: &[(usize, Token)],
+    mut pos: usize,
+    object: &super::schema::ObjectDef,
+) -> Result<(Filter, usize), Rejection> {
+    let end = soql.len();
+    let at = |pos: usize| tokens.get(pos).map(|(at, _)| *at).unwrap_or(end);
+    let unexpected = |pos: usize| match tokens.get(pos) {
+        Some((at, Token::Word(w) | Token::Literal(w))) => {
+            malformed(soql, *at, &format!("unexpected token: {w}"))
+        }
+        Some((at, Token::Punct(c))) => malformed(soql, *at, &format!("unexpected token: '{c}'")),
+        None => malformed(soql, end, "unexpected token: <EOF>"),
+    };
+    let (field_at, field_name) = match tokens.get(pos) {
+        Some((at, Token::Word(w))) => (*at, w.clone()),
+        _ => return Err(unexpected(pos)),
+    };
+    let field = object.field(&field_name).ok_or_else(|| {
+        Rejection::new(
+            400,
+            "INVALID_FIELD",
+            located(
+                soql,
+                field_at,
+                &format!(
+                    "No such column '{field_name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+                    object.name
+                ),
+            ),
+        )
+    })?;
+    pos += 1;
+    // A string literal, the words a checkbox compares with, or a date, datetime or number.
+    let literal = |pos: usize| match tokens.get(pos) {
+        Some((_, Token::Literal(v))) => Some(v.clone()),
+        Some((_, Token::Word(w)))
+            if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+        {
+            Some(w.to_ascii_lowercase())
+        }
+        Some((_, Token::Word(w))) if w.starts_with(|c: char| c.is_ascii_digit()) => Some(w.clone()),
+        _ => None,
+    };
+    let punct =
+        |pos: usize, c: char| matches!(tokens.get(pos), Some((_, Token::Punct(p))) if *p == c);
+    let mut list = Vec::new();
+    let op = if punct(pos, '=') {
+        pos += 1;
+        Op::In
+    } else if punct(pos, '>') || punct(pos, '<') {
+        let greater = punct(pos, '>');
+        pos += 1;
+        let inclusive = punct(pos, '=');
+        if inclusive {
+            pos += 1;
+        }
+        match (greater, inclusive) {
+            (true, false) => Op::Greater,
+            (true, true) => Op::GreaterOrEqual,
+            (false, false) => Op::Less,
+            (false, true) => Op::LessOrEqual,
+        }
+    } else if matches!(tokens.get(pos), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("IN")) {
+        pos += 1;
+        if !punct(pos, '(') {
+            return Err(unexpected(pos));
+        }
+        pos += 1;
+        loop {
+            list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
+            pos += 1;
+            if punct(pos, ',') {
+                pos += 1;
+            } else if punct(pos, ')') {
+                pos += 1;
+                break;
+            } else {
+                return Err(unexpected(pos));
+            }
+        }
+        Op::In
+    } else {
+        return Err(unexpected(pos));
+    };
+    if list.is_empty() {
+        list.push(literal(pos).ok_or_else(|| unexpected(pos))?);
+        pos += 1;
+    }
+    if field.name == "Id" {
+        for id in &list {
+            if ace_sync::domain::ids::SfRecordId::parse(id).is_err() {
+                return Err(Rejection::new(
+                    400,
+                    "INVALID_QUERY_FILTER_OPERATOR",
+                    located(
+                        soql,
+                        at(pos.saturating_sub(1)),
+                        &format!("invalid ID field: {id}"),
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((
+        Filter {
+            field: field.name,
+            op,
+            values: list,
+        },
+        pos,
+    ))
 }
 
 #[cfg(test)]
@@ -340,7 +431,7 @@ mod tests {
             }
         ));
         assert_eq!(
-            q.filter.as_ref().map(|f| (f.field, f.values.len())),
+            q.filters.first().map(|f| (f.field, f.values.len())),
             Some(("Id", 2))
         );
         assert_eq!(q.limit, Some(5));
@@ -350,11 +441,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            q.filter,
-            Some(Filter {
+            q.filters,
+            vec![Filter {
                 field: "Id",
+                op: Op::In,
                 values: vec!["0015g00000LmNoPAAV".to_owned()]
-            })
+            }]
         );
         let q = parse(
             "SELECT Id FROM Opportunity WHERE ace_sync__c = TRUE",
@@ -362,12 +454,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            q.filter,
-            Some(Filter {
+            q.filters,
+            vec![Filter {
                 field: "ACE_Sync__c",
+                op: Op::In,
                 values: vec!["true".to_owned()]
-            })
+            }]
         );
+        let q = parse(
+            "SELECT Id FROM Opportunity WHERE SystemModstamp >= 2026-12-03T10:00:00Z AND StageName IN ('Qualification', 'Closed Won') ORDER BY SystemModstamp DESC LIMIT 200",
+            &schema,
+        )
+        .unwrap();
+        assert_eq!(q.filters.len(), 2);
+        assert_eq!(q.filters[0].op, Op::GreaterOrEqual);
+        assert_eq!(q.filters[0].values, ["2026-12-03T10:00:00Z"]);
+        assert_eq!(q.order, Some(("SystemModstamp", true)));
+        assert_eq!(q.limit, Some(200));
     }
 
     #[test]

@@ -10,9 +10,10 @@ use serde_json::value::RawValue;
 
 use super::rest::{SalesforceClient, check_field, check_writable, select_list};
 use super::wire;
+use crate::domain::ids::SfOpportunityId;
 use crate::domain::ids::SfRecordId;
 use crate::domain::sobject::{FieldValue, SObject};
-use crate::ports::salesforce::{SalesforceError, Upserted};
+use crate::ports::salesforce::{OpportunityQuery, SalesforceError, Upserted};
 
 /// A SOQL string literal: the value quoted, with backslashes and quotes escaped (SOQL's
 /// escape sequences), so no value can end the literal.
@@ -91,6 +92,53 @@ impl SalesforceClient {
             .await?
             .into_iter()
             .map(|r| r.id)
+            .collect())
+    }
+
+    pub(super) async fn find_opportunity_ids_by(
+        &self,
+        query: &OpportunityQuery,
+    ) -> Result<Vec<SfOpportunityId>, SalesforceError> {
+        let list = |values: &[String]| {
+            values
+                .iter()
+                .map(|v| soql_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut conditions = Vec::new();
+        if let Some(since) = query.modified_since {
+            let at = since
+                .to_offset(time::UtcOffset::UTC)
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| SalesforceError::Config {
+                    problem: format!("a SOQL datetime: {e}"),
+                })?;
+            conditions.push(format!("SystemModstamp >= {at}"));
+        }
+        if !query.stages.is_empty() {
+            conditions.push(format!("StageName IN ({})", list(&query.stages)));
+        }
+        if !query.sync_statuses.is_empty() {
+            conditions.push(format!(
+                "ACE_Sync_Status__c IN ({})",
+                list(&query.sync_statuses)
+            ));
+        }
+        let mut soql = "SELECT Id FROM Opportunity".to_owned();
+        if !conditions.is_empty() {
+            soql.push_str(" WHERE ");
+            soql.push_str(&conditions.join(" AND "));
+        }
+        soql.push_str(&format!(
+            " ORDER BY SystemModstamp DESC LIMIT {}",
+            query.limit.max(1)
+        ));
+        Ok(self
+            .query_all(&soql)
+            .await?
+            .into_iter()
+            .filter_map(|r| SfOpportunityId::try_from(&r.id).ok())
             .collect())
     }
 

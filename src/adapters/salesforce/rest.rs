@@ -21,7 +21,8 @@ use super::{ClientConfig, SalesforceMetrics};
 use crate::domain::ids::{SfOpportunityId, SfRecordId};
 use crate::domain::sobject::{FieldTypes, FieldValue, SObject};
 use crate::ports::salesforce::{
-    ApiError, ErrorCode, Identity, SalesforceError, SalesforceOrg, Upserted, WriteOutcome,
+    ApiError, ErrorCode, Identity, OpportunityQuery, SalesforceError, SalesforceOrg, Upserted,
+    WriteOutcome,
 };
 
 /// sObject Collections takes at most 200 records per call (salesforce.md §4).
@@ -549,6 +550,13 @@ impl SalesforceOrg for SalesforceClient {
         value: &str,
     ) -> Result<Vec<SfRecordId>, SalesforceError> {
         self.find_ids_by(object, field, value).await
+    }
+
+    async fn find_opportunity_ids(
+        &self,
+        query: &OpportunityQuery,
+    ) -> Result<Vec<SfOpportunityId>, SalesforceError> {
+        self.find_opportunity_ids_by(query).await
     }
 
     async fn create_record(

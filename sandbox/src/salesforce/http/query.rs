@@ -10,19 +10,28 @@ use crate::salesforce::Shared;
 use crate::salesforce::org::Org;
 use crate::salesforce::org::Record;
 use crate::salesforce::schema::Rejection;
-use crate::salesforce::soql::{self, Filter};
+use crate::salesforce::soql::{self, Filter, Op};
 use ace_sync::domain::ids::SfRecordId;
-use ace_sync::domain::sobject::FieldValue;
+use ace_sync::domain::sobject::{FieldValue, parse_datetime};
 
 fn run_query(org: &mut Org, version: &str, text: &str) -> Reply {
     let query = match soql::parse(text, &org.schema) {
         Ok(q) => q,
         Err(rejection) => return Reply::rejected(&rejection),
     };
-    let mut rows: Vec<String> = org
+    let mut records: Vec<&Record> = org
         .live_records(query.object)
         .into_iter()
-        .filter(|r| query.filter.as_ref().is_none_or(|f| matches(r, f)))
+        .filter(|r| query.filters.iter().all(|f| matches(r, f)))
+        .collect();
+    if let Some((field, descending)) = query.order {
+        records.sort_by(|a, b| {
+            let order = compare(a, field, b);
+            if descending { order.reverse() } else { order }
+        });
+    }
+    let mut rows: Vec<String> = records
+        .into_iter()
         .map(|r| render_selected(org, version, r, &query.fields))
         .collect();
     if let Some(limit) = query.limit {
@@ -31,8 +40,8 @@ fn run_query(org: &mut Org, version: &str, text: &str) -> Reply {
     page(org, version, rows, None, 0)
 }
 
-/// Whether a record passes `WHERE field = …`: ids in either length, text without regard to
-/// case (as SOQL compares strings), checkboxes as `true`/`false`.
+/// Whether a record passes one condition: ids in either length, text without regard to case
+/// (as SOQL compares strings), checkboxes as `true`/`false`, dates and datetimes as instants.
 fn matches(record: &Record, filter: &Filter) -> bool {
     if filter.field == "Id" {
         return filter
@@ -41,12 +50,39 @@ fn matches(record: &Record, filter: &Filter) -> bool {
             .filter_map(|v| SfRecordId::parse(v).ok())
             .any(|id| id == record.id);
     }
-    let value = record
-        .fields
-        .get(filter.field)
-        .map(FieldValue::to_text)
-        .unwrap_or_default();
-    filter.values.iter().any(|v| v.eq_ignore_ascii_case(&value))
+    let Some(value) = record.fields.get(filter.field) else {
+        // A comparison with null is false; `= ''` is not how SOQL asks for null either.
+        return false;
+    };
+    if filter.op == Op::In {
+        let text = value.to_text();
+        return filter.values.iter().any(|v| v.eq_ignore_ascii_case(&text));
+    }
+    let Some(bound) = filter.values.first() else {
+        return false;
+    };
+    let order = match (value, parse_datetime(bound)) {
+        (FieldValue::Datetime(at), Some(bound)) => at.cmp(&bound),
+        _ => value.to_text().as_str().cmp(bound.as_str()),
+    };
+    match filter.op {
+        Op::Greater => order.is_gt(),
+        Op::GreaterOrEqual => order.is_ge(),
+        Op::Less => order.is_lt(),
+        Op::LessOrEqual => order.is_le(),
+        Op::In => false,
+    }
+}
+
+/// Two records in the order of `field`; records without it come first, as nulls do.
+fn compare(a: &Record, field: &str, b: &Record) -> std::cmp::Ordering {
+    let key = |r: &Record| {
+        r.fields.get(field).map(|v| match v {
+            FieldValue::Datetime(at) => format!("{:020}", at.unix_timestamp_nanos()),
+            other => other.to_text(),
+        })
+    };
+    key(a).cmp(&key(b))
 }
 
 fn page(
