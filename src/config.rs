@@ -132,6 +132,13 @@ pub struct QueueSettings {
     pub changes_queue_url: Option<Url>,
     #[serde(default)]
     pub events_queue_url: Option<Url>,
+    /// The bulk lane's FIFO queue (sweep, backfill, mass updates); without it bulk work
+    /// travels on the changes queue.
+    #[serde(default)]
+    pub bulk_queue_url: Option<Url>,
+    /// Notifications of one outbound message changed in one transaction that make them a
+    /// mass update (bulk lane); 0 turns the recognition off.
+    pub bulk_notifications: usize,
     pub region: String,
     #[serde(default)]
     pub endpoint_url: Option<Url>,
@@ -188,6 +195,39 @@ pub struct AceSettings {
     /// ListOpportunities pages (100 each) read at most when looking an opportunity up by its
     /// Salesforce id.
     pub find_max_pages: u32,
+    /// The write quota shared by every process, and how it is spent.
+    pub quota: QuotaSettings,
+}
+
+/// `[ace.quota]`: the account's write quota, shared by every process of the deployment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    /// The DynamoDB table holding the shared quota; the in-process bucket when unset.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The item of the table: one per Partner Central account.
+    pub key: String,
+    pub region: String,
+    #[serde(default)]
+    pub endpoint_url: Option<Url>,
+    /// Writes per rolling window (Partner Central: 10,000 per 24 hours).
+    pub writes_per_day: u64,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Writes of the window bulk work may not use.
+    pub interactive_reserve: u64,
+    /// Added to the spacing of writes, for network jitter between processes and ACE.
+    #[serde(with = "humantime_serde")]
+    pub margin: Duration,
+    /// How long the rate takes to climb back to the quota after ACE throttled.
+    #[serde(with = "humantime_serde")]
+    pub throttle_recovery: Duration,
+    /// Write slots one operation on the table reserves at most.
+    pub lease: u32,
+    /// How long a bulk write waits for a slot before the job is retried later.
+    #[serde(with = "humantime_serde")]
+    pub bulk_max_wait: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -351,6 +391,19 @@ impl Settings {
                 ace.max_attempts
             ));
         }
+        problems.extend(ace.quota.problems());
+        if let Some(url) = &self.queue.bulk_queue_url
+            && !url.path().ends_with(".fifo")
+        {
+            problems.push(format!(
+                "key `queue.bulk_queue_url`: must be a FIFO queue (its name ends in .fifo); found {url}"
+            ));
+        }
+        if self.queue.bulk_queue_url.is_some()
+            && self.queue.bulk_queue_url == self.queue.changes_queue_url
+        {
+            problems.push("keys `queue.bulk_queue_url` and `queue.changes_queue_url`: the bulk lane needs a queue of its own".to_owned());
+        }
         if ace.find_max_pages == 0 {
             problems.push("key `ace.find_max_pages`: must be at least 1".to_owned());
         }
@@ -424,6 +477,48 @@ impl Settings {
         let mut types = FieldTypes::standard();
         types.extend(&self.ingress.field_types);
         types
+    }
+}
+
+impl QuotaSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.writes_per_day == 0 {
+            problems.push("key `ace.quota.writes_per_day`: must be at least 1".to_owned());
+        }
+        if self.interactive_reserve >= self.writes_per_day {
+            problems.push(format!(
+                "key `ace.quota.interactive_reserve`: {} leaves bulk work nothing of ace.quota.writes_per_day ({}); keep it below",
+                self.interactive_reserve, self.writes_per_day
+            ));
+        }
+        if self.window < Duration::from_secs(60) {
+            problems.push(
+                "key `ace.quota.window`: expected at least 1m (Partner Central's is 24h)"
+                    .to_owned(),
+            );
+        }
+        if self.margin > Duration::from_secs(1) {
+            problems.push("key `ace.quota.margin`: expected at most 1s".to_owned());
+        }
+        if !(1..=50).contains(&self.lease) {
+            problems.push(format!(
+                "key `ace.quota.lease`: expected 1 to 50, found {}",
+                self.lease
+            ));
+        }
+        if self.table.as_deref().is_some_and(|t| {
+            !(3..=255).contains(&t.len())
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        }) {
+            problems.push("key `ace.quota.table`: a DynamoDB table name is 3 to 255 letters, digits, _ - and .".to_owned());
+        }
+        if self.key.is_empty() {
+            problems.push("key `ace.quota.key`: must not be empty".to_owned());
+        }
+        problems
     }
 }
 

@@ -14,17 +14,24 @@ use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
 use crate::ace::model::{ModelError, ServiceModel};
+use crate::adapters::dynamodb_quota::{self, DynamoDbQuotaStore};
 use crate::adapters::memory_queue::MemoryQueue;
+use crate::adapters::partner_central::limiter::{
+    self, LimiterConfig, MemoryQuotaStore, QuotaMetrics, QuotaStore, Request, WriteLimiter,
+};
 use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
 use crate::config::{QueueSettings, Settings};
+use crate::domain::lane::Lane;
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
+use crate::ports::lanes::{LaneGate, Lanes};
 use crate::ports::partner_central::PartnerCentral;
 use crate::ports::queue::{JobQueue, JobSource};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+use crate::worker::bulk::BulkProcessor;
 use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
 use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
@@ -45,6 +52,14 @@ pub enum StartupError {
     Mapping(#[source] crate::config::ConfigError),
     #[error("AWS's service model cannot be loaded")]
     Model(#[source] ModelError),
+    #[error(
+        "the shared ACE write quota (ace.quota.table {table}) cannot be used; a worker never falls back to a quota of its own"
+    )]
+    Quota {
+        table: String,
+        #[source]
+        source: crate::adapters::partner_central::limiter::QuotaStoreError,
+    },
 }
 
 /// What a process runs.
@@ -120,6 +135,14 @@ impl QueueHandle {
         }
     }
 
+    /// The bulk lane's queue the settings name, if any.
+    pub async fn bulk(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
+        match &settings.queue.bulk_queue_url {
+            Some(url) => Some(Self::sqs(settings, url, metrics).await),
+            None => None,
+        }
+    }
+
     /// The Partner Central events queue the settings name, if any.
     pub async fn events(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
         match &settings.queue.events_queue_url {
@@ -152,6 +175,8 @@ impl QueueHandle {
 /// and tests share queues with the simulators.
 pub struct Dependencies {
     pub changes: Option<QueueHandle>,
+    /// The bulk lane's queue; built from `queue.bulk_queue_url` when absent.
+    pub bulk: Option<QueueHandle>,
     pub events: Option<QueueHandle>,
     pub salesforce: Option<Arc<dyn SalesforceOrg>>,
     pub partner_central: Option<Arc<dyn PartnerCentral>>,
@@ -166,6 +191,7 @@ impl Default for Dependencies {
     fn default() -> Self {
         Self {
             changes: None,
+            bulk: None,
             events: None,
             salesforce: None,
             partner_central: None,
@@ -181,7 +207,10 @@ pub struct Application {
     server: actix_web::dev::Server,
     workers: Vec<Arc<Worker>>,
     changes: QueueHandle,
+    bulk: Option<QueueHandle>,
     events: Option<QueueHandle>,
+    lanes: Lanes,
+    bulk_worker: Option<Arc<Worker>>,
     reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
 }
@@ -205,6 +234,7 @@ impl Application {
     ) -> Result<Application, StartupError> {
         let Dependencies {
             changes,
+            bulk,
             events,
             salesforce,
             partner_central,
@@ -216,15 +246,25 @@ impl Application {
             Some(queue) => queue,
             None => QueueHandle::changes(&settings, sqs_metrics.clone()).await,
         };
+        let bulk = match bulk {
+            Some(queue) => Some(queue),
+            None => QueueHandle::bulk(&settings, sqs_metrics.clone()).await,
+        };
         let events = match events {
             Some(queue) => Some(queue),
             None => QueueHandle::events(&settings, sqs_metrics).await,
         };
+        let lanes = Lanes::new(
+            changes.as_job_queue(),
+            bulk.as_ref().map(QueueHandle::as_job_queue),
+            settings.queue.bulk_notifications,
+        );
 
         let mut workers = Vec::new();
         let mut reconciler = None;
+        let mut bulk_worker = None;
         if role.works() {
-            let built =
+            let (built, bulk_lane) =
                 build_reconciler(&settings, salesforce, partner_central, &mut registry).await?;
             let worker_metrics = WorkerMetrics::register(&mut registry);
             let config = WorkerConfig {
@@ -248,6 +288,25 @@ impl Application {
                 config.clone(),
                 worker_metrics.clone(),
             )));
+            if let Some(bulk) = &bulk {
+                // Bulk work is reconciled like any other, with the bulk lane's share of the
+                // write quota; its check-agains stay on its own queue.
+                let processor = BulkProcessor::new(ChangesProcessor::new(
+                    bulk_lane.reconciler,
+                    bulk.as_job_queue(),
+                    check_again,
+                ));
+                let mut worker = Worker::new(
+                    bulk.as_job_source(),
+                    Arc::new(processor),
+                    config.clone(),
+                    worker_metrics.clone(),
+                );
+                if let Some(gate) = bulk_lane.gate {
+                    worker = worker.with_gate(gate);
+                }
+                bulk_worker = Some(Arc::new(worker));
+            }
             match &events {
                 Some(events) => workers.push(Arc::new(Worker::new(
                     events.as_job_source(),
@@ -276,7 +335,7 @@ impl Application {
             &settings,
             role,
             listener,
-            changes.as_job_queue(),
+            Arc::new(lanes.clone()),
             ingress_metrics,
             registry_handle.clone(),
         )?;
@@ -285,7 +344,10 @@ impl Application {
             server,
             workers,
             changes,
+            bulk,
             events,
+            lanes,
+            bulk_worker,
             reconciler,
             registry: registry_handle,
         })
@@ -298,6 +360,21 @@ impl Application {
 
     pub fn changes_queue(&self) -> &QueueHandle {
         &self.changes
+    }
+
+    /// The bulk lane's queue, if one is configured.
+    pub fn bulk_queue(&self) -> Option<&QueueHandle> {
+        self.bulk.as_ref()
+    }
+
+    /// Where reconcile jobs are queued by lane: what the sweep and the backfill use.
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
+    /// The bulk lane's worker, when a bulk queue is configured and this process works.
+    pub fn bulk_worker(&self) -> Option<&Arc<Worker>> {
+        self.bulk_worker.as_ref()
     }
 
     pub fn events_queue(&self) -> Option<&QueueHandle> {
@@ -321,7 +398,7 @@ impl Application {
     /// requests in flight finish; the workers stop receiving and finish what they hold.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        for worker in self.workers {
+        for worker in self.workers.into_iter().chain(self.bulk_worker) {
             let token = shutdown.clone();
             tasks.spawn(async move {
                 worker.run(token).await;
@@ -413,13 +490,64 @@ fn serve(
     Ok((port, server))
 }
 
-/// The clients, the mapping and the model the workers use.
+/// The bulk lane's reconciler, and the gate that pauses its worker.
+struct BulkLane {
+    reconciler: Arc<Reconciler>,
+    gate: Option<Arc<dyn LaneGate>>,
+}
+
+/// The write limiter: the deployment's, in the DynamoDB table `ace.quota.table`, or this
+/// process's own. A configured table that cannot be read stops the start.
+async fn build_limiter(
+    settings: &Settings,
+    registry: &mut Registry,
+) -> Result<WriteLimiter, StartupError> {
+    let config = LimiterConfig::from_settings(&settings.ace);
+    let quota = &settings.ace.quota;
+    let store: Arc<dyn QuotaStore> = match &quota.table {
+        Some(table) => {
+            let store = DynamoDbQuotaStore::new(
+                dynamodb_quota::client(quota).await,
+                table,
+                &quota.key,
+                config.policy.clone(),
+            );
+            store
+                .apply(Request::Observe, limiter::now_ms())
+                .await
+                .map_err(|source| StartupError::Quota {
+                    table: table.clone(),
+                    source,
+                })?;
+            tracing::info!(
+                table,
+                key = quota.key,
+                "ACE write quota shared through DynamoDB"
+            );
+            Arc::new(store)
+        }
+        None => {
+            tracing::info!(
+                "ACE write quota kept in this process (ace.quota.table unset): run one worker process per Partner Central account"
+            );
+            Arc::new(MemoryQuotaStore::new(config.policy.clone()))
+        }
+    };
+    Ok(WriteLimiter::with_store(
+        store,
+        &config,
+        QuotaMetrics::register(registry),
+    ))
+}
+
+/// The clients, the mapping and the model the workers use: the interactive lane's reconciler
+/// and the bulk lane's (the same, with the bulk lane's handle on the write limiter).
 async fn build_reconciler(
     settings: &Settings,
     salesforce: Option<Arc<dyn SalesforceOrg>>,
     partner_central: Option<Arc<dyn PartnerCentral>>,
     registry: &mut Registry,
-) -> Result<Arc<Reconciler>, StartupError> {
+) -> Result<(Arc<Reconciler>, BulkLane), StartupError> {
     let salesforce = match salesforce {
         Some(client) => client,
         None => {
@@ -429,26 +557,63 @@ async fn build_reconciler(
             Arc::new(client)
         }
     };
-    let partner_central = match partner_central {
-        Some(client) => client,
-        None => Arc::new(PartnerCentralClient::new(
-            pc::sdk_client(&settings.ace).await,
-            &settings.ace,
-            pc::write_limiter(&settings.ace),
-            PartnerCentralMetrics::register(registry),
-        )),
+    // A client handed in (the demo's, a test's) brings its own limiter, for both lanes.
+    let (partner_central, bulk_client, gate): (
+        Arc<dyn PartnerCentral>,
+        Arc<dyn PartnerCentral>,
+        Option<Arc<dyn LaneGate>>,
+    ) = match partner_central {
+        Some(client) => (client.clone(), client, None),
+        None => {
+            let limiter = build_limiter(settings, registry).await?;
+            let bulk = limiter.for_lane(Lane::Bulk);
+            let sdk = pc::sdk_client(&settings.ace).await;
+            let metrics = PartnerCentralMetrics::register(registry);
+            (
+                Arc::new(PartnerCentralClient::new(
+                    sdk.clone(),
+                    &settings.ace,
+                    Arc::new(limiter),
+                    metrics.clone(),
+                )),
+                Arc::new(PartnerCentralClient::new(
+                    sdk,
+                    &settings.ace,
+                    Arc::new(bulk.clone()),
+                    metrics,
+                )),
+                Some(Arc::new(bulk)),
+            )
+        }
     };
     let model = ServiceModel::load().map_err(StartupError::Model)?;
     // The same loading and checks as `ace-sync config check` (config/resources.rs).
     let mapping = settings
         .load_mapping(&model)
         .map_err(|problems| StartupError::Mapping(crate::config::ConfigError::many(problems)))?;
-    Ok(Arc::new(Reconciler::new(
+    let (mapping, model) = (Arc::new(mapping), Arc::new(model));
+    let metrics = ReconcileMetrics::register(registry);
+    let bulk = Reconciler::new(
+        salesforce.clone(),
+        bulk_client,
+        mapping.clone(),
+        model.clone(),
+        settings.ace.catalog,
+        metrics.clone(),
+    );
+    let interactive = Reconciler::new(
         salesforce,
         partner_central,
-        Arc::new(mapping),
-        Arc::new(model),
+        mapping,
+        model,
         settings.ace.catalog,
-        ReconcileMetrics::register(registry),
-    )))
+        metrics,
+    );
+    Ok((
+        Arc::new(interactive),
+        BulkLane {
+            reconciler: Arc::new(bulk),
+            gate,
+        },
+    ))
 }

@@ -1,5 +1,6 @@
 //! One real implementation per port, plus the embedded in-memory queue.
 
+pub mod dynamodb_quota;
 pub mod memory_queue;
 pub mod partner_central;
 pub mod salesforce;

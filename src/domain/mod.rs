@@ -3,4 +3,5 @@
 pub mod disposition;
 pub mod ids;
 pub mod job;
+pub mod lane;
 pub mod sobject;
