@@ -14,11 +14,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
 use crate::ace::model::{ModelError, ServiceModel};
-use crate::adapters::dynamodb_quota::{self, DynamoDbQuotaStore};
 use crate::adapters::memory_queue::MemoryQueue;
-use crate::adapters::partner_central::limiter::{
-    self, LimiterConfig, MemoryQuotaStore, QuotaMetrics, QuotaStore, Request, WriteLimiter,
-};
 use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
@@ -36,6 +32,9 @@ use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
 use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
+
+mod quota;
+use quota::{BulkLane, build_limiter};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -488,56 +487,6 @@ fn serve(
         tracing::info!(port, "health and metrics listening");
     }
     Ok((port, server))
-}
-
-/// The bulk lane's reconciler, and the gate that pauses its worker.
-struct BulkLane {
-    reconciler: Arc<Reconciler>,
-    gate: Option<Arc<dyn LaneGate>>,
-}
-
-/// The write limiter: the deployment's, in the DynamoDB table `ace.quota.table`, or this
-/// process's own. A configured table that cannot be read stops the start.
-async fn build_limiter(
-    settings: &Settings,
-    registry: &mut Registry,
-) -> Result<WriteLimiter, StartupError> {
-    let config = LimiterConfig::from_settings(&settings.ace);
-    let quota = &settings.ace.quota;
-    let store: Arc<dyn QuotaStore> = match &quota.table {
-        Some(table) => {
-            let store = DynamoDbQuotaStore::new(
-                dynamodb_quota::client(quota).await,
-                table,
-                &quota.key,
-                config.policy.clone(),
-            );
-            store
-                .apply(Request::Observe, limiter::now_ms())
-                .await
-                .map_err(|source| StartupError::Quota {
-                    table: table.clone(),
-                    source,
-                })?;
-            tracing::info!(
-                table,
-                key = quota.key,
-                "ACE write quota shared through DynamoDB"
-            );
-            Arc::new(store)
-        }
-        None => {
-            tracing::info!(
-                "ACE write quota kept in this process (ace.quota.table unset): run one worker process per Partner Central account"
-            );
-            Arc::new(MemoryQuotaStore::new(config.policy.clone()))
-        }
-    };
-    Ok(WriteLimiter::with_store(
-        store,
-        &config,
-        QuotaMetrics::register(registry),
-    ))
 }
 
 /// The clients, the mapping and the model the workers use: the interactive lane's reconciler

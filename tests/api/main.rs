@@ -9,6 +9,7 @@ mod openapi;
 mod partner_central_client;
 mod production_build;
 mod queue_contract;
+mod quota;
 mod reconcile;
 mod roles;
 mod salesforce;

@@ -494,6 +494,6 @@ mod tests {
                 T0 + 200_000 + i,
             );
         }
-        assert_eq!(state.factor(&p, T0 + 200_020), MIN_FACTOR);
+        assert_eq!(state.factor(&p, T0 + 200_019), MIN_FACTOR);
     }
 }
