@@ -74,11 +74,14 @@ async fn a_backfill_queued_through_the_lanes_is_reconciled_once_per_record_by_th
     let (world, bulk_url) = world_with_bulk(&ids, "Qualification", "").await;
     let lanes = world.worker.lanes();
     assert!(lanes.has_bulk_queue());
-    // Each record twice, as a backfill restarted over the same records would queue them.
+    // Each record twice: by the backfill, and by the sweep running meanwhile.
     let jobs: Vec<Reconcile> = ids
         .iter()
-        .chain(ids.iter())
         .map(|id| backfill(&world, id))
+        .chain(ids.iter().map(|id| Reconcile {
+            reason: Reason::Sweep { bucket: 1 },
+            ..backfill(&world, id)
+        }))
         .collect();
     lanes.enqueue(&jobs).await.expect("queued");
     assert_eq!(world.queue_counts(&bulk_url).await, (6, 0));
