@@ -385,8 +385,10 @@ impl WriteLimiter {
 
     async fn acquire_interactive(&self, operation: &'static str) -> Result<(), AceError> {
         let shared = &self.shared;
-        let _waiting = Waiting::new(&shared.interactive_waiting);
         let slot = {
+            // Counted until its slot is assigned (not while it sleeps until the slot): the
+            // writers a reservation is made for, and the ones bulk stands aside for.
+            let _waiting = Waiting::new(&shared.interactive_waiting);
             // Held across the store call on purpose: the writers queued here are the ones
             // the reservation is made for.
             let mut lease = shared.lease.lock().await;
