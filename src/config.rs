@@ -428,7 +428,8 @@ impl Settings {
     /// The longest one message can take: three Salesforce calls (read, write-back, a retry
     /// after a re-mint), eight ACE calls each with all its attempts (get, find, create,
     /// associations, submission, update), and waiting behind every other in-flight message's
-    /// writes at the account's write quota. Whole seconds, rounded up.
+    /// writes at the account's write quota (or, in the bulk lane, `ace.quota.bulk_max_wait`
+    /// for each of six writes). Whole seconds, rounded up.
     pub fn worst_case_processing(&self) -> Duration {
         let salesforce = self.salesforce.request_timeout * 3;
         let ace = self.ace.call_timeout * 8 * self.ace.max_attempts.max(1);
@@ -439,7 +440,13 @@ impl Settings {
         } else {
             Duration::ZERO
         };
-        let total = salesforce + ace + writes;
+        // A bulk reconcile's writes each wait at most `bulk_max_wait` for a slot the
+        // interactive lane leaves.
+        let bulk = match self.queue.bulk_queue_url {
+            Some(_) => self.ace.quota.bulk_max_wait * 6,
+            None => Duration::ZERO,
+        };
+        let total = salesforce + ace + writes.max(bulk);
         Duration::from_secs(total.as_secs() + u64::from(total.subsec_nanos() > 0))
     }
 

@@ -78,3 +78,46 @@ impl QuotaSettings {
         problems
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+
+    #[test]
+    fn the_quota_defaults_to_this_process_at_aws_limits() {
+        let settings = Settings::defaults();
+        let quota = &settings.ace.quota;
+        assert_eq!(quota.table, None, "the in-process bucket is the default");
+        assert_eq!(
+            (quota.writes_per_day, quota.interactive_reserve),
+            (10_000, 2_000)
+        );
+        assert_eq!(quota.window, std::time::Duration::from_secs(24 * 3600));
+        assert_eq!(settings.queue.bulk_queue_url, None);
+        assert_eq!(settings.queue.bulk_notifications, 10);
+    }
+
+    #[test]
+    fn quota_and_bulk_settings_are_checked() {
+        let err = Settings::from_toml_layers(&[
+            "[ace.quota]\nwrites_per_day = 100\ninteractive_reserve = 100\nlease = 0\ntable = \"x\"",
+            "[queue]\nbulk_queue_url = \"https://sqs.us-east-1.amazonaws.com/1/bulk\"",
+        ])
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "ace.quota.interactive_reserve",
+            "ace.quota.lease",
+            "ace.quota.table",
+            "queue.bulk_queue_url",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let ok = Settings::from_toml_layers(&[
+            "[ace.quota]\ntable = \"ace-sync-quota\"\nwindow = \"1h\"",
+            "[queue]\nbulk_queue_url = \"https://sqs.us-east-1.amazonaws.com/1/bulk.fifo\"",
+        ])
+        .unwrap();
+        assert_eq!(ok.ace.quota.table.as_deref(), Some("ace-sync-quota"));
+    }
+}

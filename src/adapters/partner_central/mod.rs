@@ -255,8 +255,9 @@ impl PartnerCentralClient {
                 error = %crate::telemetry::error_chain(&err),
                 "Partner Central call failed; retrying"
             );
-            if throttled {
-                // The quota is the account's: every writer waits, not just this one.
+            if throttled && kind == Kind::Write {
+                // The write quota is the account's: every writer waits, not just this one.
+                // (A throttled read says nothing about the write quota.)
                 self.limiter.throttled(delay).await;
             } else {
                 tokio::time::sleep(delay).await;
