@@ -46,6 +46,9 @@ use crate::domain::lane::Lane;
 use crate::ports::lanes::LaneGate;
 use crate::ports::partner_central::AceError;
 
+/// Slots a writer that keeps waking too late for them takes before it goes anyway.
+const LATE_RETRIES: u32 = 3;
+
 /// Why the shared quota could not be read or written.
 pub type QuotaStoreError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -185,7 +188,7 @@ impl QuotaMetrics {
         );
         registry.register(
             "ace_write_refusals",
-            "Writes the limiter refused, by lane and reason (spent: the lane's share of the daily budget; busy: no slot within bulk_max_wait; store: the shared quota unreachable)",
+            "Writes the limiter refused, by lane and reason (spent: the lane's share of the daily budget; busy: no slot within bulk_max_wait; store: the shared quota unreachable; late: a slot missed because the process stalled, another taken)",
             m.refusals.clone(),
         );
         registry.register(
@@ -383,7 +386,35 @@ impl WriteLimiter {
         result
     }
 
+    /// Whether a writer woken for `slot` is still within it. One woken much later (the
+    /// process stalled) would land on the next writer's slot, perhaps another process's.
+    fn on_time(&self, slot: u64) -> bool {
+        let late = now_ms().saturating_sub(slot);
+        if late <= (self.shared.spacing.as_millis() as u64 / 2).max(1) {
+            return true;
+        }
+        self.shared.metrics.refused(self.lane, "late");
+        tracing::debug!(
+            lane = self.lane.label(),
+            late_ms = late,
+            "woke too late for a write slot; taking another"
+        );
+        false
+    }
+
     async fn acquire_interactive(&self, operation: &'static str) -> Result<(), AceError> {
+        for _ in 0..LATE_RETRIES {
+            let slot = self.interactive_slot(operation).await?;
+            sleep_until_ms(slot).await;
+            if self.on_time(slot) {
+                return Ok(());
+            }
+        }
+        // Still late: go (a throttle, if it comes, slows everyone down).
+        Ok(())
+    }
+
+    async fn interactive_slot(&self, operation: &'static str) -> Result<u64, AceError> {
         let shared = &self.shared;
         let slot = {
             // Counted until its slot is assigned (not while it sleeps until the slot): the
@@ -426,13 +457,13 @@ impl WriteLimiter {
                 }
             }
         };
-        sleep_until_ms(slot).await;
-        Ok(())
+        Ok(slot)
     }
 
     async fn acquire_bulk(&self, operation: &'static str) -> Result<(), AceError> {
         let shared = &self.shared;
         let deadline = Instant::now() + shared.bulk_max_wait;
+        let mut late = 0;
         loop {
             let now = now_ms();
             let mut retry_at = None;
@@ -447,7 +478,11 @@ impl WriteLimiter {
                 match self.apply(operation, request, now).await? {
                     Decision::Granted { first_ms, .. } => {
                         sleep_until_ms(first_ms).await;
-                        return Ok(());
+                        late += 1;
+                        if self.on_time(first_ms) || late >= LATE_RETRIES {
+                            return Ok(());
+                        }
+                        continue;
                     }
                     Decision::Busy { retry_at_ms } => retry_at = Some(retry_at_ms),
                     Decision::Spent { refill_at_ms } => {
