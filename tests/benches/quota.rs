@@ -10,7 +10,7 @@
 //!
 //! ACE's quota is scaled by `--factor K` (25): the simulator admits K writes per second (a
 //! bucket of two, for this machine's jitter) and 10·K reads, and ace-sync is told `writes_per_second = K` and a rolling
-//! window of 24 h / K holding `--per-day` (10,000) writes. Everything quota-bound then runs K
+//! window of 24 h / K holding `--per-day` (10,000) writes (and a throttle recovery of 5 min / K). Everything quota-bound then runs K
 //! times faster than at AWS; the figures are also given in real-quota terms (× K, an upper
 //! bound: the queues' and simulators' own latency is not quota-bound and is multiplied too).
 //!
@@ -278,6 +278,11 @@ async fn run(args: Args) {
         (
             "ACE_SYNC_ACE__QUOTA__WRITES_PER_DAY",
             args.per_day.to_string(),
+        ),
+        // The 5 minutes a throttled rate takes to recover, scaled like the rest.
+        (
+            "ACE_SYNC_ACE__QUOTA__THROTTLE_RECOVERY",
+            format!("{}ms", (300_000.0 / k) as u64),
         ),
         (
             "ACE_SYNC_ACE__QUOTA__INTERACTIVE_RESERVE",
