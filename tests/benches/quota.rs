@@ -271,9 +271,10 @@ async fn run(args: Args) {
     let sf = Arc::new(SalesforceSim::start(sf_config).await.expect("Salesforce"));
 
     let window = Duration::from_secs_f64(24.0 * 3600.0 / k);
+    let work_port = sqs::free_port();
     let mut work_env = common.clone();
     work_env.extend([
-        ("ACE_SYNC_HTTP__PORT", sqs::free_port().to_string()),
+        ("ACE_SYNC_HTTP__PORT", work_port.to_string()),
         ("ACE_SYNC_ACE__ENDPOINT_URL", pc.endpoint_url().to_owned()),
         ("ACE_SYNC_ACE__WRITES_PER_SECOND", k.to_string()),
         ("ACE_SYNC_ACE__WRITE_BURST", "1".to_owned()),
@@ -522,6 +523,45 @@ async fn run(args: Args) {
         spacing * 1000.0,
         1000.0 / k
     );
+    // Where the rep's time went, from the worker's own metrics: means over the run.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{work_port}/metrics"))
+        .await
+        .map(|r| r.text())
+        .expect("the worker's metrics")
+        .await
+        .unwrap_or_default();
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let mean = |family: &str, label: &str| {
+        let sum = sample(&format!("{family}_sum{{{label}}}"));
+        let count = sample(&format!("{family}_count{{{label}}}"));
+        (sum / count.max(1.0), count)
+    };
+    for lane in ["interactive", "bulk"] {
+        let (wait, n) = mean(
+            "ace_sync_ace_write_wait_seconds",
+            &format!("lane=\"{lane}\""),
+        );
+        println!(
+            "  {lane} writes: {n:.0}, waiting {:.0} ms on average for their slot",
+            wait * 1000.0
+        );
+    }
+    for worker in ["changes", "bulk", "events"] {
+        let (lag, n) = mean(
+            "ace_sync_worker_queue_lag_seconds",
+            &format!("worker=\"{worker}\""),
+        );
+        println!(
+            "  {worker} queue: {n:.0} messages taken, {:.0} ms on the queue on average",
+            lag * 1000.0
+        );
+    }
     pc.stop().await;
     drop(sf);
     moto.stop();

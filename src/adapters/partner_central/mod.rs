@@ -14,6 +14,7 @@ mod invitations;
 pub mod limiter;
 mod opportunities;
 pub mod quota;
+mod quota_metrics;
 
 use std::future::Future;
 use std::sync::Arc;
