@@ -160,7 +160,8 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
 /// `ace-sync config check`: every problem start would refuse for `role` (the settings were
 /// loaded already), then the settings still at their demo defaults.
 fn config_check(settings: &Settings, role: Role) -> ExitCode {
-    let problems = settings.runtime_problems(role.works());
+    let mut problems = settings.safety_problems(role.serves(), role.works(), role == Role::All);
+    problems.extend(settings.runtime_problems(role.works()));
     let mut warnings = settings.demo_defaults(role.works(), role.serves());
     if settings.queue.changes_queue_url.is_none() {
         warnings.push(crate::config::DemoDefault {

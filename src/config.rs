@@ -279,12 +279,6 @@ impl Settings {
     /// Rules that involve more than one key, or that serde cannot express.
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.salesforce.org_ids.is_empty() {
-            problems.push(
-                "key `salesforce.org_ids`: at least one Salesforce organization id is required"
-                    .to_owned(),
-            );
-        }
         if self.http.body_limit_bytes < 1024 {
             problems.push(format!(
                 "key `http.body_limit_bytes`: {} bytes cannot hold an outbound message; use at least 1024",

@@ -59,6 +59,9 @@ pub enum StartupError {
         #[source]
         source: crate::adapters::partner_central::limiter::QuotaStoreError,
     },
+    /// Settings a production role must not run with.
+    #[error("refusing to start")]
+    Unsafe(#[source] crate::config::ConfigError),
 }
 
 /// What a process runs.
@@ -240,6 +243,14 @@ impl Application {
             mut registry,
             listener,
         } = dependencies;
+        // A caller that hands in its own queue (the demo, tests) has decided where jobs go.
+        let embedded_queue = role == Role::All || changes.is_some();
+        let unsafe_settings = settings.safety_problems(role.serves(), role.works(), embedded_queue);
+        if !unsafe_settings.is_empty() {
+            return Err(StartupError::Unsafe(crate::config::ConfigError::many(
+                unsafe_settings,
+            )));
+        }
         let sqs_metrics = SqsMetrics::register(&mut registry);
         let changes = match changes {
             Some(queue) => queue,

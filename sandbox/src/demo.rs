@@ -41,6 +41,8 @@ pub struct DemoConfig {
     /// after the second.
     pub in_review_after: Duration,
     pub decision_after: Duration,
+    /// How long AWS's submission (and acceptance) tasks take to end.
+    pub task_delay: Duration,
     /// The longest any one step may take before the demo calls it failed.
     pub step_deadline: Duration,
 }
@@ -50,6 +52,7 @@ impl Default for DemoConfig {
         DemoConfig {
             in_review_after: Duration::from_millis(300),
             decision_after: Duration::from_millis(600),
+            task_delay: Duration::from_millis(800),
             step_deadline: Duration::from_secs(10),
         }
     }
@@ -246,6 +249,9 @@ impl Demo {
                 },
                 ..ReviewConfig::default()
             },
+            // AWS runs a submission as a task that ends a moment later; the workers come
+            // back for its result.
+            tasks: pc::TaskTiming::After(config.task_delay),
             event_sinks: vec![event_sink],
             ..pc::SimConfig::default()
         })
@@ -319,8 +325,9 @@ impl Demo {
                 self.sf.base_url().as_str().trim_end_matches('/')
             ),
             format!(
-                "  Partner Central  simulated ACE (Sandbox catalog) at {}; AWS reviews take {} + {}",
+                "  Partner Central  simulated ACE (Sandbox catalog) at {}; a submission task takes {}, AWS reviews {} + {}",
                 self.pc.endpoint_url(),
+                timeline::duration(self.config.task_delay),
                 timeline::duration(self.config.in_review_after),
                 timeline::duration(self.config.decision_after)
             ),

@@ -273,7 +273,9 @@ impl JobSource for MemoryQueue {
         match stored {
             Some(stored) => {
                 if let Some((_, visible_at)) = &mut stored.in_flight {
-                    *visible_at = Instant::now() + delay;
+                    // Whole seconds, as SQS takes them.
+                    let seconds = crate::ports::queue::visibility_seconds(delay);
+                    *visible_at = Instant::now() + Duration::from_secs(seconds);
                 }
                 drop(state);
                 self.inner.arrivals.notify_waiters();

@@ -561,8 +561,7 @@ impl JobSource for SqsQueue {
         receipt: &Receipt,
         delay: Duration,
     ) -> Result<(), QueueError> {
-        // SQS allows at most 12 hours.
-        let seconds = delay.as_secs().min(12 * 60 * 60) as i32;
+        let seconds = crate::ports::queue::visibility_seconds(delay) as i32;
         let result = self
             .client
             .change_message_visibility()

@@ -89,6 +89,32 @@ impl Settings {
         Ok(Some(pem))
     }
 
+    /// What a role refuses to start with, whatever else is set: safe defaults for production.
+    /// `embedded_queue` is true where the in-memory queue may stand in for SQS (`ace-sync
+    /// all`, which consumes what it queues; the demo).
+    pub fn safety_problems(&self, serves: bool, works: bool, embedded_queue: bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        if (serves || works) && !embedded_queue && self.queue.changes_queue_url.is_none() {
+            problems.push(
+                "key `queue.changes_queue_url` (ACE_SYNC_QUEUE__CHANGES_QUEUE_URL): `serve` and `work` need the SQS FIFO queue they share; the embedded in-memory queue is for `ace-sync all` and the demo only, since no other process can read it and nothing on it survives a restart"
+                    .to_owned(),
+            );
+        }
+        if (serves || works) && self.salesforce.org_ids.is_empty() {
+            problems.push(
+                "key `salesforce.org_ids` (ACE_SYNC_SALESFORCE__ORG_IDS): list your Salesforce organization id (00D…): the ingress accepts outbound messages from it only, and the workers sign in to it only"
+                    .to_owned(),
+            );
+        }
+        if serves && !self.http.host.is_loopback() && self.ingress.shared_secret.is_none() {
+            problems.push(format!(
+                "key `ingress.shared_secret` (ACE_SYNC_INGRESS__SHARED_SECRET): the ingress listens on {} and must then require a shared secret, or anyone who can reach it and knows an org id (not a secret) can spend your org's API calls; set one (in the outbound message's URL path or the X-Ace-Sync-Secret header), or listen on a loopback address",
+                self.http.host
+            ));
+        }
+        problems
+    }
+
     /// Everything start would refuse beyond the settings themselves: for a process that runs
     /// workers, a complete Salesforce client, a key that parses and a sound mapping; for any
     /// process, a key that parses when one is given.

@@ -33,6 +33,13 @@ impl From<&crate::domain::job::Reconcile> for OutgoingMessage {
     }
 }
 
+/// The visibility timeout SQS takes for `delay`: whole seconds (rounded up, so a message held
+/// for 300 ms is not visible again at once), at most 12 hours.
+pub fn visibility_seconds(delay: Duration) -> u64 {
+    let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    seconds.min(12 * 60 * 60)
+}
+
 /// An opaque handle to one receipt of a message, used to delete it or delay it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Receipt(String);
@@ -146,4 +153,19 @@ pub trait JobSource: Send + Sync + fmt::Debug {
     /// Makes a received message visible again after `delay` (0 = now).
     async fn change_visibility(&self, receipt: &Receipt, delay: Duration)
     -> Result<(), QueueError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_is_whole_seconds_rounded_up_and_capped() {
+        assert_eq!(visibility_seconds(Duration::ZERO), 0);
+        assert_eq!(visibility_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(visibility_seconds(Duration::from_millis(999)), 1);
+        assert_eq!(visibility_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(visibility_seconds(Duration::from_millis(2_001)), 3);
+        assert_eq!(visibility_seconds(Duration::from_secs(86_400)), 43_200);
+    }
 }

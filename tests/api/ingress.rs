@@ -428,29 +428,41 @@ impl Drop for ServeProcess {
 }
 
 #[tokio::test]
-async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_level() {
+async fn the_session_id_and_the_shared_secret_reach_neither_the_logs_nor_the_queue_even_at_trace_level()
+ {
     let endpoint = env::sqs_endpoint();
     let client = sqs::client(&endpoint);
     let queue = sqs::fifo_queue(&client, "session", 5).await;
+    let shared_secret = "s3cret-in-the-outbound-message-url";
     let process = ServeProcess::start(&[
+        ("ACE_SYNC_INGRESS__SHARED_SECRET", shared_secret.into()),
         ("ACE_SYNC_HTTP__PORT", "0".into()),
         ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", queue.url.clone()),
         ("ACE_SYNC_QUEUE__ENDPOINT_URL", endpoint.clone()),
+        (
+            "ACE_SYNC_SALESFORCE__ORG_IDS",
+            "[\"00D5g00000ABCdeEAH\"]".into(),
+        ),
         ("ACE_SYNC_TELEMETRY__FORMAT", "json".into()),
         ("ACE_SYNC_TELEMETRY__FILTER", "trace".into()),
     ]);
     assert!(MULTI.contains(SESSION_ID));
-    let response = reqwest::Client::new()
-        .post(format!(
-            "http://127.0.0.1:{}/salesforce/outbound-message",
-            process.port
-        ))
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(MULTI)
-        .send()
+    // The secret in the path, as the README's outbound message is set up; and a wrong one.
+    let post = |path: String| {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}{path}", process.port))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(MULTI)
+            .send()
+    };
+    let response = post(format!("/salesforce/outbound-message/{shared_secret}"))
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+    let wrong = post("/salesforce/outbound-message/s3cret-guessed-wrongly-by-someone".into())
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
     let queued = sqs::drain(&client, &queue.url).await;
     let logs = process.stop();
 
@@ -468,6 +480,7 @@ async fn the_session_id_reaches_neither_the_logs_nor_the_queue_even_at_trace_lev
     let secret_part = SESSION_ID.split('!').nth(1).unwrap();
     for line in logs.iter().chain(queued.iter()) {
         assert!(!line.contains(secret_part), "session id leaked: {line}");
+        assert!(!line.contains("s3cret"), "a shared secret leaked: {line}");
     }
 }
 
@@ -502,7 +515,13 @@ fn configuration_errors_name_the_key_and_where_it_came_from() {
     assert!(stderr.contains("queue.send_attempts"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 
-    let fine = run(&[]);
+    let fine = run(&[
+        ("ACE_SYNC_SALESFORCE__ORG_IDS", "[\"00D5g00000ABCdeEAH\"]"),
+        (
+            "ACE_SYNC_QUEUE__CHANGES_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/changes.fifo",
+        ),
+    ]);
     assert_eq!(
         fine.status.code(),
         Some(0),
@@ -541,8 +560,10 @@ async fn the_ingress_serves_on_a_socket_bound_before_it_was_built() {
     // Whoever must know the address first (the demo's Salesforce simulator) binds it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let settings =
-        ace_sync::config::Settings::from_toml_layers(&["[http]\nport = 1\nworkers = 1\n"]).unwrap();
+    let settings = ace_sync::config::Settings::from_toml_layers(&[
+        "[http]\nport = 1\nworkers = 1\n[salesforce]\norg_ids = [\"00D5g00000ABCdeEAH\"]\n",
+    ])
+    .unwrap();
     let queue = ace_sync::adapters::memory_queue::MemoryQueue::new(
         "bound-first",
         settings.queue.memory.clone(),

@@ -11,7 +11,7 @@ use ace_sync::domain::ids::{NotificationId, SfOrgId};
 use ace_sync::domain::job::{Reason, Reconcile};
 use ace_sync::domain::sobject::FieldValue;
 use ace_sync::ports::queue::OutgoingMessage;
-use ace_sync_sandbox::partner_central::{Fault, ReviewDecision};
+use ace_sync_sandbox::partner_central::{Fault, ReviewDecision, SimConfig, TaskTiming};
 use time::OffsetDateTime;
 
 use crate::helpers::sqs;
@@ -400,4 +400,107 @@ async fn a_review_whose_events_were_lost_reaches_the_record_at_the_next_trigger(
     let ace = ace_of(&world);
     assert_eq!(ace["LifeCycle"]["Stage"], "Technical Validation");
     assert_eq!(ace["LifeCycle"]["NextSteps"], "Sizing workshop");
+}
+
+#[tokio::test]
+async fn a_submission_task_is_followed_to_its_end_and_a_fixed_record_is_submitted_anew() {
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            OPP,
+            "Acme - Data Platform Migration",
+            "Prospecting",
+        )]),
+        Options {
+            // Tasks end when the test says, as AWS's end when AWS is done.
+            pc: SimConfig {
+                tasks: TaskTiming::Manual,
+                ..SimConfig::for_tests()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let control = world.pc.control();
+    control.fail_next_tasks(
+        "OpportunityValidationFailed",
+        "The expected spend does not match the customer's size.",
+        1,
+    );
+    world
+        .rep_changes(OPP, &[("StageName", text("Needs Analysis"))])
+        .await;
+    // (The task does not end by itself: drain what is due, not until the queue is empty.)
+    world
+        .drain_changes_until(PROCESS_DEADLINE, "the submission is made", || {
+            control.call_count("StartEngagementFromOpportunityTask") == 1
+        })
+        .await;
+    // Still running: not recorded as submitted, and looked at again.
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Review_Status__c").as_deref(),
+        Some("Pending Submission")
+    );
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Waiting for AWS review")
+    );
+    // The check-again job waits on the queue, held until it is due.
+    let (visible, held) = world.queue_counts(&world.changes.url).await;
+    assert_eq!(
+        visible + held,
+        1,
+        "one check-again job: {}",
+        world.worker.metrics().encode()
+    );
+
+    // AWS's task fails later: the record says why.
+    control.finish_tasks();
+    world
+        .drain_changes_until(PROCESS_DEADLINE, "the failure reaches the record", || {
+            world.sf_field(OPP, "ACE_Sync_Status__c").as_deref() == Some("Needs attention")
+        })
+        .await;
+    let findings = world.sf_field(OPP, "ACE_Findings__c").unwrap_or_default();
+    assert!(
+        findings.contains("does not match the customer's size"),
+        "{findings}"
+    );
+    assert_eq!(
+        control
+            .review_status(&world.sf_field(OPP, "ACE_Opportunity_Id__c").unwrap())
+            .as_deref(),
+        Some("Pending Submission")
+    );
+
+    // The rep fixes the record: a new submission (a new ClientToken), not the old failure.
+    world
+        .rep_changes(
+            OPP,
+            &[(
+                "ACE_Expected_Monthly_Spend__c",
+                Some(FieldValue::Number(
+                    ace_sync::domain::sobject::Decimal::parse("4000").unwrap(),
+                )),
+            )],
+        )
+        .await;
+    world
+        .drain_changes_until(PROCESS_DEADLINE, "the fixed record is submitted", || {
+            control.call_count("StartEngagementFromOpportunityTask") == 2
+        })
+        .await;
+    control.finish_tasks();
+    world
+        .drain_changes_until(PROCESS_DEADLINE, "the record shows the submission", || {
+            world.sf_field(OPP, "ACE_Review_Status__c").as_deref() == Some("Submitted")
+        })
+        .await;
+    let tasks = control.tasks();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_ne!(tasks[0]["TaskId"], tasks[1]["TaskId"]);
+    assert_eq!(
+        world.sf_field(OPP, "ACE_Sync_Status__c").as_deref(),
+        Some("Waiting for AWS review")
+    );
+    assert!(world.sf_field(OPP, "ACE_Submitted_At__c").is_some());
 }

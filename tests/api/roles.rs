@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use ace_sync::config::Settings;
-use ace_sync::startup::{Application, Role};
+use ace_sync::startup::{Application, Dependencies, QueueHandle, Role};
 use ace_sync_sandbox::salesforce::{SalesforceSim, Seed, SimConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -19,9 +19,18 @@ async fn a_worker_process_serves_health_and_metrics_but_takes_no_outbound_messag
         &sf_settings,
     ])
     .unwrap();
-    let app = Application::build_role(settings, Role::Work)
-        .await
-        .expect("worker");
+    // The test hands in the queue (a worker process would take an SQS queue URL).
+    let queue = QueueHandle::memory(&settings.queue, "worker-role");
+    let app = Application::build_with(
+        settings,
+        Role::Work,
+        Dependencies {
+            changes: Some(QueueHandle::Memory(queue)),
+            ..Dependencies::default()
+        },
+    )
+    .await
+    .expect("worker");
     assert_eq!(
         app.workers().len(),
         1,
@@ -82,13 +91,73 @@ async fn a_worker_process_serves_health_and_metrics_but_takes_no_outbound_messag
     running.await.unwrap().unwrap();
 }
 
+const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/ace-sync-changes.fifo";
+const ORG: &str = "[\"00D5g00000ABCdeEAH\"]";
+
+/// `ace-sync ROLE` with nothing but `env` (and no environment of the caller's).
+fn start(role: &str, env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+        .arg(role)
+        .env_clear()
+        .env("ACE_SYNC_HTTP__PORT", "0")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ace-sync")
+}
+
+#[test]
+fn serve_and_work_refuse_the_in_memory_queue_and_say_what_to_set() {
+    for role in ["serve", "work"] {
+        let output = start(role, &[("ACE_SYNC_SALESFORCE__ORG_IDS", ORG)]);
+        assert_eq!(output.status.code(), Some(1), "{role}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("key `queue.changes_queue_url` (ACE_SYNC_QUEUE__CHANGES_QUEUE_URL)")
+                && stderr.contains("in-memory queue"),
+            "{role}: {stderr}"
+        );
+    }
+    // And the org is not assumed: there is no default one.
+    let output = start("serve", &[("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE)]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("key `salesforce.org_ids`"), "{stderr}");
+}
+
+#[test]
+fn an_ingress_reachable_from_other_hosts_refuses_to_start_without_a_shared_secret() {
+    let open = [
+        ("ACE_SYNC_SALESFORCE__ORG_IDS", ORG),
+        ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE),
+        ("ACE_SYNC_HTTP__HOST", "0.0.0.0"),
+    ];
+    let output = start("serve", &open);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("key `ingress.shared_secret`") && stderr.contains("0.0.0.0"),
+        "{stderr}"
+    );
+    // The check says so too, before anything starts.
+    let checked = Command::new(env!("CARGO_BIN_EXE_ace-sync"))
+        .args(["config", "check", "--role", "serve"])
+        .env_clear()
+        .envs(open)
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&checked.stderr).contains("key `ingress.shared_secret`"));
+}
+
 #[test]
 fn a_worker_without_salesforce_credentials_refuses_to_start_and_says_why() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ace-sync"))
-        .arg("work")
-        .env("ACE_SYNC_HTTP__PORT", "0")
-        .output()
-        .expect("run ace-sync work");
+    let output = start(
+        "work",
+        &[
+            ("ACE_SYNC_SALESFORCE__ORG_IDS", ORG),
+            ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE),
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -1091,7 +1091,7 @@ async fn notifications_are_dropped_after_their_lifetime() {
     let url = receiver.url.clone();
     let sim = sim_with(|c| {
         let mut outbound = fast_outbound(url);
-        outbound.lifetime = Duration::from_millis(300);
+        outbound.lifetime = Duration::from_secs(1);
         c.outbound = Some(outbound);
     })
     .await;
@@ -1116,12 +1116,22 @@ async fn an_outbound_message_from_the_simulator_reaches_the_ingress_queue() {
     use ace_sync::ports::queue::JobSource;
     use ace_sync::startup::{Application, QueueHandle};
 
-    let settings = Settings::from_toml_layers(&["[http]\nport = 0\nworkers = 1\n"]).unwrap();
-    let app = Application::build(settings).await.expect("ingress");
+    let settings = Settings::from_toml_layers(&[
+        "[http]\nport = 0\nworkers = 1\n[salesforce]\norg_ids = [\"00D5g00000ABCdeEAH\"]\n",
+    ])
+    .unwrap();
+    let queue = QueueHandle::memory(&settings.queue, "from-the-simulator");
+    let app = Application::build_with(
+        settings,
+        ace_sync::startup::Role::Serve,
+        ace_sync::startup::Dependencies {
+            changes: Some(QueueHandle::Memory(queue.clone())),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingress");
     let port = app.port();
-    let QueueHandle::Memory(queue) = app.changes_queue().clone() else {
-        panic!("no queue URL configured, so the embedded queue")
-    };
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
 

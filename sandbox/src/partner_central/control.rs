@@ -145,6 +145,17 @@ impl SimControl {
     /// tests step [`TaskTiming::Manual`] tasks); the ids of the tasks ended.
     ///
     /// [`TaskTiming::Manual`]: super::TaskTiming::Manual
+    /// The next `times` StartEngagementFromOpportunityTask tasks to end fail with AWS's
+    /// `reason_code` and `message`, whatever the opportunity holds.
+    pub fn fail_next_tasks(&self, reason_code: &str, message: &str, times: usize) {
+        let mut state = self.sim.state();
+        for _ in 0..times {
+            state
+                .task_failures
+                .push_back((reason_code.to_owned(), message.to_owned()));
+        }
+    }
+
     pub fn finish_tasks(&self) -> Vec<String> {
         self.sim.finish_tasks_in_progress()
     }

@@ -331,6 +331,9 @@ pub struct State {
     /// The most recent calls, in arrival order.
     pub call_log: Vec<LoggedCall>,
     pub faults: HashMap<String, (Fault, u32)>,
+    /// The next StartEngagementFromOpportunityTask tasks to end fail with this `ReasonCode`
+    /// and `Message`, whatever the opportunity (AWS fails tasks for reasons of its own too).
+    pub task_failures: std::collections::VecDeque<(String, String)>,
     /// Operations whose calls wait before being processed, until released: dropping the
     /// sender opens the gate.
     pub holds: HashMap<String, tokio::sync::watch::Sender<()>>,

@@ -77,8 +77,14 @@ impl Sim {
             }
             return;
         };
-        let outcome = match self.submission_problems(&o, involvement, visibility) {
-            Err(refusal) => {
+        let injected = state.task_failures.pop_front();
+        let checked = match injected {
+            Some(failure) => Err(failure),
+            None => Ok(self.submission_problems(&o, involvement, visibility)),
+        };
+        let outcome = match checked {
+            Err(failure) => Err(failure),
+            Ok(Err(refusal)) => {
                 let (reason, violations) = match refusal {
                     SubmissionRefusal::State(v) => ("OpportunitySubmissionFailed", vec![v]),
                     SubmissionRefusal::Rules(v) => ("OpportunityValidationFailed", v),
@@ -88,9 +94,9 @@ impl Sim {
                     .map(|v| v.message.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                Err((reason, message))
+                Err((reason.to_owned(), message))
             }
-            Ok(()) => {
+            Ok(Ok(())) => {
                 let engagement_id = o
                     .submission
                     .as_ref()
@@ -111,7 +117,7 @@ impl Sim {
             return;
         };
         match outcome {
-            Err((reason, message)) => t.fail(reason, message),
+            Err((reason, message)) => t.fail(&reason, message),
             Ok((engagement_id, invitation_id)) => {
                 t.status = TaskStatus::Complete;
                 t.engagement_id = Some(engagement_id);

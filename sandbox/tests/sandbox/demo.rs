@@ -218,6 +218,7 @@ async fn a_demo_whose_opportunities_do_not_end_where_they_should_fails_naming_th
         in_review_after: Duration::from_millis(50),
         decision_after: Duration::from_secs(3600),
         step_deadline: Duration::from_millis(1500),
+        ..DemoConfig::default()
     };
     let mut out = Vec::new();
     let result = ace_sync_sandbox::demo::run_with(&Settings::defaults(), &config, &mut out).await;

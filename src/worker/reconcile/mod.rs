@@ -17,6 +17,7 @@ pub mod fields;
 mod metrics;
 pub mod observe;
 pub mod plan;
+mod preview;
 pub mod write_back;
 
 use std::sync::Arc;
@@ -28,15 +29,34 @@ use self::act::{Acted, Origin};
 pub use self::metrics::ReconcileMetrics;
 use self::observe::{AceView, Needs};
 use self::plan::{Action, Input, Plan, Then};
-use crate::ace::mapping::{Mapping, Phase};
+pub use self::preview::{Preview, PreviewError};
+use crate::ace::mapping::{MappedOpportunity, Mapping, Phase};
 use crate::ace::model::ServiceModel;
 use crate::ace::opportunity::Catalog;
-use crate::ace::preflight;
+use crate::ace::preflight::{self, Finding};
 use crate::domain::disposition::Classify;
-use crate::domain::ids::{SfOpportunityId, SfOrgId};
+use crate::domain::ids::{AceOpportunityId, SfOpportunityId, SfOrgId};
 use crate::domain::job::Reconcile;
+use crate::domain::sobject::SObject;
 use crate::ports::partner_central::{AceError, PartnerCentral, TaskStatus};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+
+/// A record read, mapped and checked: what it means to ACE, before ACE is asked anything.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub record: SObject,
+    /// The ACE opportunity the record names.
+    pub stored: Option<AceOpportunityId>,
+    /// What the record maps to.
+    pub mapped: MappedOpportunity,
+    /// The request that passed the pre-flight check; `None` when the check found errors (then
+    /// nothing is sent to ACE).
+    pub checked: Option<MappedOpportunity>,
+    /// The pre-flight findings: errors, or suggestions when it passed.
+    pub findings: Vec<Finding>,
+    /// When it was assessed (the check's "today").
+    pub now: OffsetDateTime,
+}
 
 /// What comes after one reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,52 +207,37 @@ impl Reconciler {
         }
 
         // Salesforce is the truth.
-        let record = match self.sf.read_opportunity(id, &self.read_fields).await {
-            Ok(record) => record,
-            Err(SalesforceError::NoSuchRecord { .. }) => {
-                tracing::info!(
-                    "the opportunity is deleted or not visible to the integration user; nothing to sync"
-                );
-                return Ok(("deleted", Next::Done));
-            }
-            Err(e) => return Err(e.into()),
+        let Some(record) = self.read(id).await? else {
+            tracing::info!(
+                "the opportunity is deleted or not visible to the integration user; nothing to sync"
+            );
+            return Ok(("deleted", Next::Done));
         };
-        let stored = fields::ace_id(&record);
-        if let Some(ace) = &stored {
+        let assessment = self.assess(record);
+        if let Some(ace) = &assessment.stored {
             tracing::Span::current().record("ace_id", ace.as_str());
         }
-
-        // What the record means to ACE, and whether ACE would take it.
-        let mapped = self.mapping.map(&record);
-        let phase = mapped.opportunity.phase;
-        if phase == Phase::NotYet && stored.is_none() {
+        if assessment.mapped.phase == Phase::NotYet && assessment.stored.is_none() {
             return Ok(("not_yet", Next::Done));
         }
-        let now = OffsetDateTime::now_utc();
-        let context = preflight::Context {
-            today: now.date(),
-            catalog: self.catalog,
-        };
-        let (checked, findings) = match preflight::check_mapped(
-            mapped.opportunity.clone(),
-            mapped.findings.clone(),
-            &self.mapping,
-            &self.model,
-            &context,
-        ) {
-            Ok(checked) => (Some(checked.request), checked.warnings),
-            Err(rejected) => (None, rejected.findings),
-        };
+        let Assessment {
+            record,
+            stored,
+            mapped,
+            checked,
+            findings,
+            now,
+        } = &assessment;
+        let (record, stored, checked, findings, now) = (
+            record,
+            stored.clone(),
+            checked.clone(),
+            findings.as_slice(),
+            *now,
+        );
 
         // ACE as it is now.
-        let needs = Needs {
-            phase,
-            submission: mapped.opportunity.submission.is_some(),
-            // Nothing will be created while the pre-flight finds errors: no lookup either.
-            lookup: checked.is_some(),
-        };
-        let view = match observe::observe(self.ace.as_ref(), &record, stored.as_ref(), needs).await
-        {
+        let view = match self.observe(&assessment).await {
             Ok(view) => view,
             Err(error) if write_back::retryable(&error) => return Err(error.into()),
             Err(error) => {
@@ -244,14 +249,14 @@ impl Reconciler {
                 let view = AceView::Unlinked {
                     candidates: Vec::new(),
                 };
-                self.write_back(&record, &view, &Plan::empty(), &acted, &findings, now)
+                self.write_back(record, &view, &Plan::empty(), &acted, findings, now)
                     .await?;
                 let failure = acted.failure.map(Failure::Ace);
                 return Ok(("refused", failure.map_or(Next::Done, |f| f.next())));
             }
         };
 
-        let plan = plan::plan(&self.input(&record, &mapped.opportunity, checked.as_ref(), &view));
+        let plan = self.plan(&assessment, &view);
         tracing::debug!(actions = ?plan.actions, then = ?plan.then, "planned");
         let linked = view.linked();
         let origin = Origin {
@@ -261,16 +266,10 @@ impl Reconciler {
             last_modified_date: linked.map(|l| l.opportunity.last_modified_date),
         };
         let acted = act::act(self.ace.as_ref(), origin, &plan).await;
-        self.write_back(&record, &view, &plan, &acted, &findings, now)
+        self.write_back(record, &view, &plan, &acted, findings, now)
             .await?;
-        self.metrics.observe_figures(
-            &record,
-            &view,
-            &acted,
-            &mapped.opportunity,
-            job.changed_at,
-            now,
-        );
+        self.metrics
+            .observe_figures(record, &view, &acted, mapped, job.changed_at, now);
 
         let outcome = outcome_label(&plan, &acted, checked.is_some());
         let next = match acted.failure {
@@ -292,6 +291,76 @@ impl Reconciler {
             },
         };
         Ok((outcome, next))
+    }
+
+    /// The record as Salesforce holds it now, with every field the mapping and the reconciler
+    /// need; `None` when it is deleted or the integration user cannot see it.
+    pub async fn read(&self, id: &SfOpportunityId) -> Result<Option<SObject>, SalesforceError> {
+        match self.sf.read_opportunity(id, &self.read_fields).await {
+            Ok(record) => Ok(Some(record)),
+            Err(SalesforceError::NoSuchRecord { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What the record means to ACE, and whether ACE would take it (pure: no call).
+    pub fn assess(&self, record: SObject) -> Assessment {
+        let mapped = self.mapping.map(&record);
+        let now = OffsetDateTime::now_utc();
+        let context = preflight::Context {
+            today: now.date(),
+            catalog: self.catalog,
+        };
+        let (checked, findings) = match preflight::check_mapped(
+            mapped.opportunity.clone(),
+            mapped.findings,
+            &self.mapping,
+            &self.model,
+            &context,
+        ) {
+            Ok(checked) => (Some(checked.request), checked.warnings),
+            Err(rejected) => (None, rejected.findings),
+        };
+        Assessment {
+            stored: fields::ace_id(&record),
+            record,
+            mapped: mapped.opportunity,
+            checked,
+            findings,
+            now,
+        }
+    }
+
+    /// ACE's side of an assessed record, in at most two reads.
+    pub async fn observe(&self, assessment: &Assessment) -> Result<AceView, AceError> {
+        let needs = Needs {
+            phase: assessment.mapped.phase,
+            submission: assessment.mapped.submission.is_some(),
+            // Nothing will be created while the pre-flight finds errors: no lookup either.
+            lookup: assessment.checked.is_some(),
+        };
+        observe::observe(
+            self.ace.as_ref(),
+            &assessment.record,
+            assessment.stored.as_ref(),
+            needs,
+        )
+        .await
+    }
+
+    /// The plan for an assessed record and ACE's side (pure).
+    pub fn plan(&self, assessment: &Assessment, view: &AceView) -> Plan {
+        plan::plan(&self.input(
+            &assessment.record,
+            &assessment.mapped,
+            assessment.checked.as_ref(),
+            view,
+        ))
+    }
+
+    /// The mapping in use (for field labels and the request's shape).
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
     }
 
     fn input<'a>(

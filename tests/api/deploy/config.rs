@@ -19,9 +19,16 @@ fn client<'a>(key: (&'a str, &'a str)) -> Vec<(&'a str, &'a str)> {
     vec![
         ("ACE_SYNC_SALESFORCE__CONSUMER_KEY", "3MVG9.test"),
         ("ACE_SYNC_SALESFORCE__USERNAME", "ace-sync@acme.example"),
+        ("ACE_SYNC_SALESFORCE__ORG_IDS", "[\"00D000000000001EAA\"]"),
         key,
     ]
 }
+
+/// The demo's org id, which `config check` and start warn about.
+const DEMO_ORG: &str = "[\"00D5g00000ABCdeEAH\"]";
+
+/// An SQS queue URL (nothing is called at start or in the check).
+const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/ace-sync-changes.fifo";
 
 fn check(env: &[(&str, &str)]) -> std::process::Output {
     ace_sync(&["config", "check"], env)
@@ -171,6 +178,7 @@ fn start_refuses_what_the_check_reports() {
     ));
     env.push(("ACE_SYNC_ACE__MAPPING", &broken));
     env.push(("ACE_SYNC_HTTP__PORT", "0"));
+    env.push(("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE));
     let checked = check(&env);
     assert_eq!(checked.status.code(), Some(2), "{}", printed(&checked));
     let problem = "Project.Titel";
@@ -187,14 +195,13 @@ fn start_refuses_what_the_check_reports() {
 
 #[test]
 fn demo_defaults_are_reported_by_the_check() {
-    let output = check(&[]);
+    let output = check(&[
+        ("ACE_SYNC_SALESFORCE__ORG_IDS", DEMO_ORG),
+        ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE),
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", printed(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for key in [
-        "salesforce.org_ids",
-        "ingress.shared_secret",
-        "queue.changes_queue_url",
-    ] {
+    for key in ["salesforce.org_ids", "ingress.shared_secret"] {
         assert!(
             stdout.contains(&format!("warning: `{key}`")),
             "{key}: {stdout}"
@@ -205,12 +212,18 @@ fn demo_defaults_are_reported_by_the_check() {
         "ACE_SYNC_SALESFORCE__PRIVATE_KEY",
         keys.private_pem().expose(),
     ));
+    // `all` (a Salesforce client is configured) may use the in-memory queue, with a warning.
     let output = check(&worker);
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("warning: `ace.catalog` is `Sandbox`"),
-        "{}",
-        printed(&output)
-    );
+    for warning in [
+        "warning: `ace.catalog` is `Sandbox`",
+        "warning: `queue.changes_queue_url` is unset",
+    ] {
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains(warning),
+            "{}",
+            printed(&output)
+        );
+    }
 
     // Production values: no warning left.
     let production = [
@@ -218,15 +231,11 @@ fn demo_defaults_are_reported_by_the_check() {
         vec![
             ("ACE_SYNC_ACE__CATALOG", "AWS"),
             ("ACE_SYNC_ACE__SOLUTION_IDS", "[\"S-0000001\"]"),
-            ("ACE_SYNC_SALESFORCE__ORG_IDS", "[\"00D000000000001EAA\"]"),
             (
                 "ACE_SYNC_INGRESS__SHARED_SECRET",
                 "0123456789abcdef-long-enough",
             ),
-            (
-                "ACE_SYNC_QUEUE__CHANGES_QUEUE_URL",
-                "https://sqs.us-east-1.amazonaws.com/123456789012/ace-sync-changes.fifo",
-            ),
+            ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE),
         ],
     ]
     .concat();
@@ -246,6 +255,8 @@ fn demo_defaults_are_logged_as_warnings_at_start() {
         &[
             ("ACE_SYNC_HTTP__PORT", "0"),
             ("ACE_SYNC_TELEMETRY__FORMAT", "json"),
+            ("ACE_SYNC_SALESFORCE__ORG_IDS", DEMO_ORG),
+            ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", QUEUE),
         ],
     )
     .stdout(Stdio::piped())

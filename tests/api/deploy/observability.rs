@@ -30,9 +30,10 @@ async fn exported() -> BTreeSet<String> {
         &sf.settings_toml(),
     ])
     .unwrap();
-    let app = Application::build_role(settings, Role::Work)
+    // Both roles in one process (on the embedded queue): every family either registers.
+    let app = Application::build_role(settings, Role::All)
         .await
-        .expect("a worker");
+        .expect("ingress and workers");
     let url = format!("http://127.0.0.1:{}/metrics", app.port());
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(app.run_until_stopped(shutdown.clone()));

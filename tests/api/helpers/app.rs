@@ -27,10 +27,14 @@ impl Drop for TestApp {
     }
 }
 
-/// Settings for a test: port 0, the given queue on the given SQS endpoint, then `extra` TOML.
+/// The org of the sample outbound messages (and of the Salesforce simulator's seed).
+pub const SAMPLE_ORG: &str = "00D5g00000ABCdeEAH";
+
+/// Settings for a test: port 0, the given queue on the given SQS endpoint, the sample org,
+/// then `extra` TOML.
 pub fn settings(endpoint: &str, queue_url: &str, extra: &[&str]) -> Settings {
     let base = format!(
-        "[http]\nport = 0\nworkers = 2\n[queue]\nchanges_queue_url = \"{queue_url}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n"
+        "[http]\nport = 0\nworkers = 2\n[queue]\nchanges_queue_url = \"{queue_url}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n[salesforce]\norg_ids = [\"{SAMPLE_ORG}\"]\n"
     );
     let mut layers = vec![base.as_str()];
     layers.extend_from_slice(extra);

@@ -36,7 +36,12 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            pc: PcConfig::for_tests(),
+            // Submissions and acceptances run asynchronously, as AWS's do: the task ends a
+            // moment after the call (not within it), and the worker has to come back for it.
+            pc: PcConfig {
+                tasks: pc::TaskTiming::After(Duration::from_millis(200)),
+                ..PcConfig::for_tests()
+            },
             worker_settings: Vec::new(),
             events_delivered: Arc::new(AtomicBool::new(true)),
         }
@@ -101,8 +106,8 @@ impl World {
 
         // The ingress process.
         let base = format!(
-            "[http]\nport = 0\nworkers = 1\n[queue]\nchanges_queue_url = \"{}\"\nevents_queue_url = \"{}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n",
-            changes.url, events.url
+            "[http]\nport = 0\nworkers = 1\n[queue]\nchanges_queue_url = \"{}\"\nevents_queue_url = \"{}\"\nendpoint_url = \"{endpoint}\"\nsend_deadline = \"5s\"\ncall_timeout = \"2s\"\n[salesforce]\norg_ids = [\"{}\"]\n",
+            changes.url, events.url, seed.org_id
         );
         let ingress =
             Application::build_role(Settings::from_toml_layers(&[&base]).unwrap(), Role::Serve)
@@ -163,6 +168,10 @@ impl World {
             (
                 "ACE_SYNC_SALESFORCE__CONSUMER_KEY".to_owned(),
                 sf.consumer_key().to_owned(),
+            ),
+            (
+                "ACE_SYNC_SALESFORCE__ORG_IDS".to_owned(),
+                format!("[\"{}\"]", sf.org_id()),
             ),
             (
                 "ACE_SYNC_SALESFORCE__USERNAME".to_owned(),
@@ -232,12 +241,49 @@ impl World {
             .expect("changes queue")
     }
 
-    /// Processes opportunity changes until the queue is empty.
+    /// Processes the changes queue, again and again as held jobs (check-agains) come due,
+    /// until `done` holds; fails after `timeout`.
+    pub async fn drain_changes_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut done: impl FnMut() -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            self.drain_changes_once(Duration::from_millis(200)).await;
+            if done() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {timeout:?} waiting until {what}"
+            );
+        }
+    }
+
+    /// Processes opportunity changes until the queue is empty, held check-again jobs
+    /// included (they come due within seconds while a submission task runs).
     pub async fn drain_changes(&self) -> BatchReport {
-        self.changes_worker()
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut total = self
+            .changes_worker()
             .run_until_idle()
             .await
-            .expect("changes queue")
+            .expect("changes queue");
+        while self.queue_counts(&self.changes.url).await != (0, 0) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the changes queue did not empty within a minute: {total:?}"
+            );
+            let report = self.drain_changes_once(Duration::from_millis(500)).await;
+            total.done += report.done;
+            total.retried += report.retried;
+            total.permanent += report.permanent;
+            total.coalesced += report.coalesced;
+            total.received += report.received;
+        }
+        total
     }
 
     /// Lets Partner Central deliver its pending events, then processes them until the events
