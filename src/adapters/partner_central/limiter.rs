@@ -44,6 +44,9 @@ use crate::ports::partner_central::AceError;
 /// Slots a writer that keeps waking too late for them takes before it goes anyway.
 const LATE_RETRIES: u32 = 3;
 
+/// Lateness always tolerated, in milliseconds.
+const LATE_FLOOR_MS: u64 = 25;
+
 /// Why the shared quota could not be read or written.
 pub type QuotaStoreError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -264,10 +267,12 @@ impl WriteLimiter {
     }
 
     /// Whether a writer woken for `slot` is still within it. One woken much later (the
-    /// process stalled) would land on the next writer's slot, perhaps another process's.
+    /// process stalled) would land on the next writer's slot, perhaps another process's, so it
+    /// takes another (the missed one stays counted). Lateness under the timer's and the
+    /// scheduler's resolution ([`LATE_FLOOR_MS`]) is not worth a slot.
     fn on_time(&self, slot: u64) -> bool {
         let late = now_ms().saturating_sub(slot);
-        if late <= (self.shared.spacing.as_millis() as u64 / 2).max(1) {
+        if late <= (self.shared.spacing.as_millis() as u64 / 2).max(LATE_FLOOR_MS) {
             return true;
         }
         self.shared.metrics.refused(self.lane, "late");

@@ -103,10 +103,10 @@ async fn bulk_stops_at_its_share_of_the_daily_budget_and_a_reps_change_still_rea
     let ids = world::opportunity_ids(6);
     let endpoint = env::sqs_endpoint();
     let table = dynamodb::quota_table(&dynamodb::client(&endpoint)).await;
-    // A day of 14 writes, 6 of them kept for interactive work (the quota scaled down; the
+    // A day of 16 writes, 8 of them kept for interactive work (the quota scaled down; the
     // rolling window is still 24 hours).
     let quota = format!(
-        "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\nwrites_per_day = 14\ninteractive_reserve = 6\n"
+        "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\nwrites_per_day = 16\ninteractive_reserve = 8\n"
     );
     let (world, bulk_url) = world_with_bulk(&ids, "Qualification", &quota).await;
     let (backfilled, rep) = ids.split_at(5);
@@ -115,11 +115,16 @@ async fn bulk_stops_at_its_share_of_the_daily_budget_and_a_reps_change_still_rea
 
     let bulk = world.worker.bulk_worker().expect("a bulk worker");
     bulk.run_until_idle().await.expect("bulk queue");
-    assert_eq!(
-        world.ace_writes(),
-        8,
-        "bulk used its 14 - 6 writes and stopped"
+    // Bulk's share is 16 - 8: every slot it took is counted, written or (woken too late on a
+    // loaded machine) not.
+    let metrics = world.worker.metrics().encode();
+    assert!(
+        metrics.contains("ace_sync_ace_write_budget_used 8\n")
+            && metrics.contains("ace_sync_ace_write_budget_remaining{lane=\"bulk\"} 0"),
+        "{metrics}"
     );
+    let bulk_writes = world.ace_writes();
+    assert!((1..=8).contains(&bulk_writes), "{bulk_writes} bulk writes");
     let (visible, in_flight) = world.queue_counts(&bulk_url).await;
     assert!(
         visible + in_flight > 0,
@@ -127,11 +132,6 @@ async fn bulk_stops_at_its_share_of_the_daily_budget_and_a_reps_change_still_rea
     );
     let report = bulk.drain_once(Duration::ZERO).await.expect("bulk queue");
     assert_eq!(report.received, 0, "the bulk worker's gate is closed");
-    let metrics = world.worker.metrics().encode();
-    assert!(
-        metrics.contains("ace_sync_ace_write_budget_remaining{lane=\"bulk\"} 0"),
-        "{metrics}"
-    );
 
     // A rep creates an opportunity: it reaches ACE on the interactive reserve.
     world
@@ -143,5 +143,8 @@ async fn bulk_stops_at_its_share_of_the_daily_budget_and_a_reps_change_still_rea
         "the rep's opportunity is in ACE"
     );
     let writes = world.ace_writes();
-    assert!((9..=14).contains(&writes), "{writes} writes of 14");
+    assert!(
+        writes > bulk_writes && writes <= 16,
+        "{writes} writes of 16"
+    );
 }
