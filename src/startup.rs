@@ -15,15 +15,13 @@ use utoipa_actix_web::AppExt;
 
 use crate::ace::model::{ModelError, ServiceModel};
 use crate::adapters::memory_queue::MemoryQueue;
-use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
 use crate::config::{QueueSettings, Settings};
-use crate::domain::lane::Lane;
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
-use crate::ports::lanes::{LaneGate, Lanes};
+use crate::ports::lanes::Lanes;
 use crate::ports::partner_central::PartnerCentral;
 use crate::ports::queue::{JobQueue, JobSource};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
@@ -34,7 +32,7 @@ use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
 mod quota;
-use quota::{BulkLane, build_limiter};
+use quota::{BulkLane, LaneClients, lane_clients};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -517,35 +515,11 @@ async fn build_reconciler(
             Arc::new(client)
         }
     };
-    // A client handed in (the demo's, a test's) brings its own limiter, for both lanes.
-    let (partner_central, bulk_client, gate): (
-        Arc<dyn PartnerCentral>,
-        Arc<dyn PartnerCentral>,
-        Option<Arc<dyn LaneGate>>,
-    ) = match partner_central {
-        Some(client) => (client.clone(), client, None),
-        None => {
-            let limiter = build_limiter(settings, registry).await?;
-            let bulk = limiter.for_lane(Lane::Bulk);
-            let sdk = pc::sdk_client(&settings.ace).await;
-            let metrics = PartnerCentralMetrics::register(registry);
-            (
-                Arc::new(PartnerCentralClient::new(
-                    sdk.clone(),
-                    &settings.ace,
-                    Arc::new(limiter),
-                    metrics.clone(),
-                )),
-                Arc::new(PartnerCentralClient::new(
-                    sdk,
-                    &settings.ace,
-                    Arc::new(bulk.clone()),
-                    metrics,
-                )),
-                Some(Arc::new(bulk)),
-            )
-        }
-    };
+    let LaneClients {
+        interactive: partner_central,
+        bulk: bulk_client,
+        gate,
+    } = lane_clients(settings, partner_central, registry).await?;
     let model = ServiceModel::load().map_err(StartupError::Model)?;
     // The same loading and checks as `ace-sync config check` (config/resources.rs).
     let mapping = settings

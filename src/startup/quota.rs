@@ -10,8 +10,11 @@ use crate::adapters::dynamodb_quota::{self, DynamoDbQuotaStore};
 use crate::adapters::partner_central::limiter::{
     self, LimiterConfig, MemoryQuotaStore, QuotaMetrics, QuotaStore, Request, WriteLimiter,
 };
+use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::config::Settings;
+use crate::domain::lane::Lane;
 use crate::ports::lanes::LaneGate;
+use crate::ports::partner_central::PartnerCentral;
 use crate::worker::reconcile::Reconciler;
 
 /// The bulk lane's reconciler, and the gate that pauses its worker.
@@ -22,7 +25,7 @@ pub(super) struct BulkLane {
 
 /// The write limiter: the deployment's, in the DynamoDB table `ace.quota.table`, or this
 /// process's own. A configured table that cannot be read stops the start.
-pub(super) async fn build_limiter(
+async fn build_limiter(
     settings: &Settings,
     registry: &mut Registry,
 ) -> Result<WriteLimiter, StartupError> {
@@ -62,4 +65,47 @@ pub(super) async fn build_limiter(
         &config,
         QuotaMetrics::register(registry),
     ))
+}
+
+/// The Partner Central clients of the two lanes (one SDK client, one limiter, a lane each),
+/// and the bulk lane's gate.
+pub(super) struct LaneClients {
+    pub(super) interactive: Arc<dyn PartnerCentral>,
+    pub(super) bulk: Arc<dyn PartnerCentral>,
+    pub(super) gate: Option<Arc<dyn LaneGate>>,
+}
+
+/// The clients from the settings; a client handed in (the demo's, a test's) brings its own
+/// limiter and serves both lanes.
+pub(super) async fn lane_clients(
+    settings: &Settings,
+    handed_in: Option<Arc<dyn PartnerCentral>>,
+    registry: &mut Registry,
+) -> Result<LaneClients, StartupError> {
+    if let Some(client) = handed_in {
+        return Ok(LaneClients {
+            interactive: client.clone(),
+            bulk: client,
+            gate: None,
+        });
+    }
+    let limiter = build_limiter(settings, registry).await?;
+    let bulk = limiter.for_lane(Lane::Bulk);
+    let sdk = pc::sdk_client(&settings.ace).await;
+    let metrics = PartnerCentralMetrics::register(registry);
+    Ok(LaneClients {
+        interactive: Arc::new(PartnerCentralClient::new(
+            sdk.clone(),
+            &settings.ace,
+            Arc::new(limiter),
+            metrics.clone(),
+        )),
+        bulk: Arc::new(PartnerCentralClient::new(
+            sdk,
+            &settings.ace,
+            Arc::new(bulk.clone()),
+            metrics,
+        )),
+        gate: Some(Arc::new(bulk)),
+    })
 }
