@@ -21,7 +21,8 @@
 //! the peak writes in any rolling window, and the throttles.
 //!
 //! `cargo bench -p ace-sync --bench quota` (options after `--`: `--records N`, `--factor K`,
-//! `--per-day D`, `--reps R`: the rep's submissions, one every 10/K s).
+//! `--per-day D`, `--reps R`: the rep's submissions, one every 10/K s; `--concurrency C`: the
+//! worker's `worker.concurrency`, 10).
 //!
 //! What does not scale: this machine's own work (the simulators, the queues, the reconciles of
 //! ACE's events about every write, which land in the interactive lane) runs at its own speed,
@@ -63,6 +64,7 @@ struct Args {
     factor: f64,
     per_day: u64,
     reps: usize,
+    concurrency: usize,
 }
 
 fn args() -> Option<Args> {
@@ -71,6 +73,7 @@ fn args() -> Option<Args> {
         factor: 5.0,
         per_day: 10_000,
         reps: 100,
+        concurrency: 10,
     };
     let mut bench = false;
     let mut it = std::env::args().skip(1);
@@ -81,6 +84,7 @@ fn args() -> Option<Args> {
             "--factor" => args.factor = it.next()?.parse().ok()?,
             "--per-day" => args.per_day = it.next()?.parse().ok()?,
             "--reps" => args.reps = it.next()?.parse().ok()?,
+            "--concurrency" => args.concurrency = it.next()?.parse().ok()?,
             _ => {}
         }
     }
@@ -226,6 +230,15 @@ async fn run(args: Args) {
     .await
     .expect("Partner Central simulator");
 
+    let reps = args.reps;
+    let all = fixtures::opportunity_ids(args.records + reps);
+    let (mass, rep_ids) = all.split_at(args.records);
+    let seed = fixtures::seed(
+        all.iter()
+            .enumerate()
+            .map(|(i, id)| fixtures::complete_opportunity(id, &format!("Acme {i}"), "Prospecting"))
+            .collect(),
+    );
     // The ingress first: Salesforce's outbound messages go there.
     let common = vec![
         ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
@@ -237,6 +250,10 @@ async fn run(args: Args) {
         ("ACE_SYNC_QUEUE__BULK_QUEUE_URL", bulk.clone()),
         ("ACE_SYNC_QUEUE__EVENTS_QUEUE_URL", events.clone()),
         ("ACE_SYNC_TELEMETRY__FILTER", "error".to_owned()),
+        (
+            "ACE_SYNC_SALESFORCE__ORG_IDS",
+            format!("[\"{}\"]", seed.org_id),
+        ),
     ];
     let port = sqs::free_port();
     let mut serve_env = common.clone();
@@ -252,15 +269,6 @@ async fn run(args: Args) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let reps = args.reps;
-    let all = fixtures::opportunity_ids(args.records + reps);
-    let (mass, rep_ids) = all.split_at(args.records);
-    let seed = fixtures::seed(
-        all.iter()
-            .enumerate()
-            .map(|(i, id)| fixtures::complete_opportunity(id, &format!("Acme {i}"), "Prospecting"))
-            .collect(),
-    );
     let mut sf_config = SfConfig::new(seed);
     sf_config.daily_api_limit = u64::MAX;
     let mut outbound =
@@ -278,6 +286,7 @@ async fn run(args: Args) {
         ("ACE_SYNC_ACE__ENDPOINT_URL", pc.endpoint_url().to_owned()),
         ("ACE_SYNC_ACE__WRITES_PER_SECOND", k.to_string()),
         ("ACE_SYNC_ACE__WRITE_BURST", "1".to_owned()),
+        ("ACE_SYNC_WORKER__CONCURRENCY", args.concurrency.to_string()),
         ("ACE_SYNC_ACE__QUOTA__TABLE", table.clone()),
         ("ACE_SYNC_ACE__QUOTA__ENDPOINT_URL", moto.endpoint()),
         (
