@@ -9,6 +9,7 @@
 
 mod api;
 mod layers;
+mod quota;
 mod resources;
 
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::secret::Secret;
 
 pub use api::{ApiKeySettings, ApiScope, ApiSettings};
 pub use layers::config_path_from_env;
+pub use quota::QuotaSettings;
 pub use resources::DemoDefault;
 
 /// The embedded defaults, also printed by `ace-sync config defaults`.
@@ -140,6 +142,13 @@ pub struct QueueSettings {
     pub changes_queue_url: Option<Url>,
     #[serde(default)]
     pub events_queue_url: Option<Url>,
+    /// The bulk lane's FIFO queue (sweep, backfill, mass updates); without it bulk work
+    /// travels on the changes queue.
+    #[serde(default)]
+    pub bulk_queue_url: Option<Url>,
+    /// Notifications of one outbound message changed in one transaction that make them a
+    /// mass update (bulk lane); 0 turns the recognition off.
+    pub bulk_notifications: usize,
     pub region: String,
     #[serde(default)]
     pub endpoint_url: Option<Url>,
@@ -202,6 +211,8 @@ pub struct AceSettings {
     /// ListOpportunities pages (100 each) read at most when looking an opportunity up by its
     /// Salesforce id.
     pub find_max_pages: u32,
+    /// The write quota shared by every process, and how it is spent.
+    pub quota: QuotaSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -361,6 +372,19 @@ impl Settings {
                 ace.max_attempts
             ));
         }
+        problems.extend(ace.quota.problems());
+        if let Some(url) = &self.queue.bulk_queue_url
+            && !url.path().ends_with(".fifo")
+        {
+            problems.push(format!(
+                "key `queue.bulk_queue_url`: must be a FIFO queue (its name ends in .fifo); found {url}"
+            ));
+        }
+        if self.queue.bulk_queue_url.is_some()
+            && self.queue.bulk_queue_url == self.queue.changes_queue_url
+        {
+            problems.push("keys `queue.bulk_queue_url` and `queue.changes_queue_url`: the bulk lane needs a queue of its own".to_owned());
+        }
         if ace.find_max_pages == 0 {
             problems.push("key `ace.find_max_pages`: must be at least 1".to_owned());
         }
@@ -414,7 +438,8 @@ impl Settings {
     /// The longest one message can take: three Salesforce calls (read, write-back, a retry
     /// after a re-mint), eight ACE calls each with all its attempts (get, find, create,
     /// associations, submission, update), and waiting behind every other in-flight message's
-    /// writes at the account's write quota. Whole seconds, rounded up.
+    /// writes at the account's write quota (or, in the bulk lane, `ace.quota.bulk_max_wait`
+    /// for each of six writes). Whole seconds, rounded up.
     pub fn worst_case_processing(&self) -> Duration {
         let salesforce = self.salesforce.request_timeout * 3;
         let ace = self.ace.call_timeout * 8 * self.ace.max_attempts.max(1);
@@ -425,7 +450,13 @@ impl Settings {
         } else {
             Duration::ZERO
         };
-        let total = salesforce + ace + writes;
+        // A bulk reconcile's writes each wait at most `bulk_max_wait` for a slot the
+        // interactive lane leaves.
+        let bulk = match self.queue.bulk_queue_url {
+            Some(_) => self.ace.quota.bulk_max_wait * 6,
+            None => Duration::ZERO,
+        };
+        let total = salesforce + ace + writes.max(bulk);
         Duration::from_secs(total.as_secs() + u64::from(total.subsec_nanos() > 0))
     }
 

@@ -19,7 +19,6 @@ use crate::ace::mapping::Mapping;
 use crate::ace::model::{ModelError, ServiceModel};
 use crate::adapters::batcher::{self, BatchPolicy, BatcherMetrics, BatcherTask};
 use crate::adapters::memory_queue::MemoryQueue;
-use crate::adapters::partner_central::{self as pc, PartnerCentralClient, PartnerCentralMetrics};
 use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
 use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
 use crate::api::read_only::{ReadOnlyAce, ReadOnlySalesforce};
@@ -30,14 +29,19 @@ use crate::ingress::admission::Admission;
 use crate::ingress::verify::Verifier;
 use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
+use crate::ports::lanes::Lanes;
 use crate::ports::partner_central::PartnerCentral;
 use crate::ports::queue::{JobQueue, JobSource};
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
+use crate::worker::bulk::BulkProcessor;
 use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
 use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
 use crate::worker::referrals::ReferralMetrics;
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
+
+mod quota;
+use quota::{BulkLane, LaneClients, lane_clients};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,14 @@ pub enum StartupError {
     Mapping(#[source] crate::config::ConfigError),
     #[error("AWS's service model cannot be loaded")]
     Model(#[source] ModelError),
+    #[error(
+        "the shared ACE write quota (ace.quota.table {table}) cannot be used; a worker never falls back to a quota of its own"
+    )]
+    Quota {
+        table: String,
+        #[source]
+        source: crate::adapters::partner_central::limiter::QuotaStoreError,
+    },
     /// Settings a production role must not run with.
     #[error("refusing to start")]
     Unsafe(#[source] crate::config::ConfigError),
@@ -134,6 +146,14 @@ impl QueueHandle {
         }
     }
 
+    /// The bulk lane's queue the settings name, if any.
+    pub async fn bulk(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
+        match &settings.queue.bulk_queue_url {
+            Some(url) => Some(Self::sqs(settings, url, metrics).await),
+            None => None,
+        }
+    }
+
     /// The Partner Central events queue the settings name, if any.
     pub async fn events(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
         match &settings.queue.events_queue_url {
@@ -166,6 +186,8 @@ impl QueueHandle {
 /// and tests share queues with the simulators.
 pub struct Dependencies {
     pub changes: Option<QueueHandle>,
+    /// The bulk lane's queue; built from `queue.bulk_queue_url` when absent.
+    pub bulk: Option<QueueHandle>,
     pub events: Option<QueueHandle>,
     pub salesforce: Option<Arc<dyn SalesforceOrg>>,
     pub partner_central: Option<Arc<dyn PartnerCentral>>,
@@ -180,6 +202,7 @@ impl Default for Dependencies {
     fn default() -> Self {
         Self {
             changes: None,
+            bulk: None,
             events: None,
             salesforce: None,
             partner_central: None,
@@ -195,7 +218,10 @@ pub struct Application {
     server: actix_web::dev::Server,
     workers: Vec<Arc<Worker>>,
     changes: QueueHandle,
+    bulk: Option<QueueHandle>,
     events: Option<QueueHandle>,
+    lanes: Lanes,
+    bulk_worker: Option<Arc<Worker>>,
     reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
     outages: Outages,
@@ -222,6 +248,7 @@ impl Application {
     ) -> Result<Application, StartupError> {
         let Dependencies {
             changes,
+            bulk,
             events,
             salesforce,
             partner_central,
@@ -242,13 +269,17 @@ impl Application {
             None => QueueHandle::changes(&settings, sqs_metrics.clone()).await,
         };
         let entries_retried = sqs_metrics.entries_retried();
+        let bulk = match bulk {
+            Some(queue) => Some(queue),
+            None => QueueHandle::bulk(&settings, sqs_metrics.clone()).await,
+        };
         let events = match events {
             Some(queue) => Some(queue),
             None => QueueHandle::events(&settings, sqs_metrics).await,
         };
         // The ingress shares SendMessageBatch calls between concurrent requests; the embedded
         // queue takes messages in memory and needs no batching.
-        let (ingress_queue, batcher) = match &changes {
+        let (changes_sender, batcher) = match &changes {
             QueueHandle::Sqs(queue) if role.serves() => {
                 let (queue, task) = batcher::spawn(
                     Arc::new(queue.clone()),
@@ -259,10 +290,18 @@ impl Application {
             }
             _ => (changes.as_job_queue(), None),
         };
+        // Jobs go to the interactive lane or, when a bulk queue is configured, the bulk one
+        // (a mass update, the sweep, a backfill).
+        let lanes = Lanes::new(
+            changes_sender,
+            bulk.as_ref().map(QueueHandle::as_job_queue),
+            settings.queue.bulk_notifications,
+        );
 
         let outages = Outages::register(&mut registry);
         let mut workers = Vec::new();
         let mut reconciler = None;
+        let mut bulk_worker = None;
         let serves_api = role.serves() && settings.api.enabled;
         let parts = if role.works() || serves_api {
             Some(
@@ -289,7 +328,7 @@ impl Application {
             _ => None,
         };
         if let Some(parts) = parts.filter(|_| role.works()) {
-            let built = Arc::new(parts.reconciler());
+            let (built, bulk_lane) = parts.reconcilers();
             let worker_metrics = WorkerMetrics::register(&mut registry);
             let config = WorkerConfig {
                 concurrency: settings.worker.concurrency,
@@ -317,6 +356,26 @@ impl Application {
                 config.clone(),
                 worker_metrics.clone(),
             )));
+            if let Some(bulk) = &bulk {
+                // Bulk work is reconciled like any other, with the bulk lane's share of the
+                // write quota; its check-agains stay on its own queue.
+                let processor = BulkProcessor::new(ChangesProcessor::new(
+                    bulk_lane.reconciler,
+                    bulk.as_job_queue(),
+                    check_again,
+                    outages.clone(),
+                ));
+                let mut worker = Worker::new(
+                    bulk.as_job_source(),
+                    Arc::new(processor),
+                    config.clone(),
+                    worker_metrics.clone(),
+                );
+                if let Some(gate) = bulk_lane.gate {
+                    worker = worker.with_gate(gate);
+                }
+                bulk_worker = Some(Arc::new(worker));
+            }
             match &events {
                 Some(events) => workers.push(Arc::new(Worker::new(
                     events.as_job_source(),
@@ -348,7 +407,7 @@ impl Application {
         let registry_handle = MetricsRegistry::new(registry);
         let state = ingress_state(
             &settings,
-            ingress_queue,
+            Arc::new(lanes.clone()),
             ingress_metrics,
             registry_handle.clone(),
             outages.clone(),
@@ -359,7 +418,10 @@ impl Application {
             server,
             workers,
             changes,
+            bulk,
             events,
+            lanes,
+            bulk_worker,
             reconciler,
             registry: registry_handle,
             outages: outages.clone(),
@@ -374,6 +436,21 @@ impl Application {
 
     pub fn changes_queue(&self) -> &QueueHandle {
         &self.changes
+    }
+
+    /// The bulk lane's queue, if one is configured.
+    pub fn bulk_queue(&self) -> Option<&QueueHandle> {
+        self.bulk.as_ref()
+    }
+
+    /// Where reconcile jobs are queued by lane: what the sweep and the backfill use.
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
+    }
+
+    /// The bulk lane's worker, when a bulk queue is configured and this process works.
+    pub fn bulk_worker(&self) -> Option<&Arc<Worker>> {
+        self.bulk_worker.as_ref()
     }
 
     pub fn events_queue(&self) -> Option<&QueueHandle> {
@@ -403,7 +480,7 @@ impl Application {
     /// requests in flight finish; the workers stop receiving and finish what they hold.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        for worker in self.workers {
+        for worker in self.workers.into_iter().chain(self.bulk_worker) {
             let token = shutdown.clone();
             tasks.spawn(async move {
                 worker.run(token).await;
@@ -542,7 +619,11 @@ fn batch_policy(settings: &QueueSettings) -> BatchPolicy {
 /// API's (the same, behind wrappers that cannot write).
 struct ReconcilerParts {
     salesforce: Arc<dyn SalesforceOrg>,
+    /// The interactive lane's client (the API's too).
     partner_central: Arc<dyn PartnerCentral>,
+    /// The bulk lane's: the same calls, with the bulk lane's share of the write quota.
+    bulk: Arc<dyn PartnerCentral>,
+    gate: Option<Arc<dyn crate::ports::lanes::LaneGate>>,
     mapping: Arc<Mapping>,
     model: Arc<ServiceModel>,
     catalog: crate::ace::opportunity::Catalog,
@@ -573,15 +654,11 @@ impl ReconcilerParts {
                 Arc::new(client)
             }
         };
-        let partner_central = match partner_central {
-            Some(client) => client,
-            None => Arc::new(PartnerCentralClient::new(
-                pc::sdk_client(&settings.ace).await,
-                &settings.ace,
-                pc::write_limiter(&settings.ace),
-                PartnerCentralMetrics::register(registry),
-            )),
-        };
+        let LaneClients {
+            interactive: partner_central,
+            bulk,
+            gate,
+        } = lane_clients(settings, partner_central, registry).await?;
         let model = ServiceModel::load().map_err(StartupError::Model)?;
         // The same loading and checks as `ace-sync config check` (config/resources.rs).
         let mapping = settings.load_mapping(&model).map_err(|problems| {
@@ -590,6 +667,8 @@ impl ReconcilerParts {
         Ok(ReconcilerParts {
             salesforce,
             partner_central,
+            bulk,
+            gate,
             mapping: Arc::new(mapping),
             model: Arc::new(model),
             catalog: settings.ace.catalog,
@@ -597,15 +676,31 @@ impl ReconcilerParts {
         })
     }
 
-    /// The workers' reconciler.
-    fn reconciler(self) -> Reconciler {
-        Reconciler::new(
+    /// The workers' reconcilers: the interactive lane's, and the bulk lane's (the same, with
+    /// the bulk lane's handle on the write quota).
+    fn reconcilers(self) -> (Arc<Reconciler>, BulkLane) {
+        let bulk = Reconciler::new(
+            self.salesforce.clone(),
+            self.bulk,
+            self.mapping.clone(),
+            self.model.clone(),
+            self.catalog,
+            self.metrics.clone(),
+        );
+        let interactive = Reconciler::new(
             self.salesforce,
             self.partner_central,
             self.mapping,
             self.model,
             self.catalog,
             self.metrics,
+        );
+        (
+            Arc::new(interactive),
+            BulkLane {
+                reconciler: Arc::new(bulk),
+                gate: self.gate,
+            },
         )
     }
 

@@ -1,6 +1,7 @@
 //! One real implementation per port, plus the embedded in-memory queue.
 
 pub mod batcher;
+pub mod dynamodb_quota;
 pub mod memory_queue;
 pub mod partner_central;
 pub mod salesforce;

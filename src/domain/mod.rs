@@ -4,5 +4,6 @@ pub mod disposition;
 pub mod ids;
 pub mod job;
 // AWS referrals: the invitation job (worker/referrals).
+pub mod lane;
 pub mod referral;
 pub mod sobject;

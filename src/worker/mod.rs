@@ -9,11 +9,15 @@
 //!   other; when one of them is retried, the rest of its group in the same batch is released
 //!   unprocessed, so nothing overtakes it. Different groups run concurrently, bounded by a
 //!   semaphore.
+//! - Gate: a worker may have a [`LaneGate`]; while it is closed (the bulk lane's share of the
+//!   ACE write budget is spent) the worker receives nothing, so its jobs wait on the queue
+//!   instead of being received, failed and counted towards the dead-letter queue.
 //! - Shutdown: when the token fires, no new receive starts; received messages not yet started
 //!   are handed back at once; messages in flight get `shutdown_grace` to finish; anything still
 //!   unfinished then is neither deleted nor released, so the queue hands it out again after its
 //!   visibility timeout.
 
+pub mod bulk;
 pub mod changes;
 pub mod events;
 mod group;
@@ -39,6 +43,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::disposition::Disposition;
+use crate::ports::lanes::LaneGate;
 use crate::ports::queue::{JobSource, Receipt, ReceivedMessage};
 
 /// Does the work for one message. Implementations never panic on bad input: a message they
@@ -173,6 +178,7 @@ pub struct Worker {
     metrics: WorkerMetrics,
     permits: Arc<Semaphore>,
     redrive_limit: tokio::sync::OnceCell<Option<u32>>,
+    gate: Option<Arc<dyn LaneGate>>,
 }
 
 impl Worker {
@@ -190,6 +196,21 @@ impl Worker {
             metrics,
             permits,
             redrive_limit: tokio::sync::OnceCell::new(),
+            gate: None,
+        }
+    }
+
+    /// Receives only while `gate` is open.
+    pub fn with_gate(mut self, gate: Arc<dyn LaneGate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// How long to hold off receiving, if the gate is closed.
+    async fn closed_for(&self) -> Option<Duration> {
+        match &self.gate {
+            Some(gate) => gate.closed_for().await,
+            None => None,
         }
     }
 
@@ -222,6 +243,9 @@ impl Worker {
         &self,
         wait: Duration,
     ) -> Result<BatchReport, crate::ports::queue::QueueError> {
+        if self.closed_for().await.is_some() {
+            return Ok(BatchReport::default());
+        }
         let messages = self.source.receive(self.batch_size(), wait).await?;
         Ok(self
             .process_batch(messages, &CancellationToken::new())
@@ -258,6 +282,17 @@ impl Worker {
                 tokio::select! {
                     _ = shutdown.cancelled() => break 'receiving,
                     _ = batches.join_next() => {}
+                }
+            }
+            if let Some(wait) = self.closed_for().await {
+                tracing::debug!(
+                    worker = name,
+                    wait_ms = wait.as_millis() as u64,
+                    "gate closed: not receiving"
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => continue,
                 }
             }
             let received = tokio::select! {

@@ -12,6 +12,7 @@ mod outages;
 mod partner_central_client;
 mod production_build;
 mod queue_contract;
+mod quota;
 mod reconcile;
 mod referrals;
 mod roles;

@@ -13,6 +13,8 @@ pub mod error;
 mod invitations;
 pub mod limiter;
 mod opportunities;
+pub mod quota;
+mod quota_metrics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -173,11 +175,14 @@ impl std::fmt::Debug for PartnerCentralClient {
     }
 }
 
-/// The write limiter for these settings; build one per process and share it.
+/// The in-process write limiter for these settings (interactive lane); build one per process
+/// and share it. `startup` builds the deployment-wide one when `ace.quota.table` is set.
 pub fn write_limiter(settings: &AceSettings) -> Arc<WriteLimiter> {
-    Arc::new(WriteLimiter::new(
-        settings.writes_per_second,
-        settings.write_burst,
+    let config = limiter::LimiterConfig::from_settings(settings);
+    Arc::new(WriteLimiter::with_store(
+        Arc::new(limiter::MemoryQuotaStore::new(config.policy.clone())),
+        &config,
+        limiter::QuotaMetrics::default(),
     ))
 }
 
@@ -221,7 +226,7 @@ impl PartnerCentralClient {
         let mut attempt = 1;
         loop {
             if kind == Kind::Write {
-                self.limiter.acquire().await;
+                self.limiter.acquire(operation).await?;
             }
             let result = attempt_once().await.map_err(|e| classify(operation, e));
             self.metrics.call(operation, outcome(&result));
@@ -251,9 +256,10 @@ impl PartnerCentralClient {
                 error = %crate::telemetry::error_chain(&err),
                 "Partner Central call failed; retrying"
             );
-            if throttled {
-                // The quota is the account's: every task of the process waits, not just this one.
-                self.limiter.back_off(tokio::time::Instant::now(), delay);
+            if throttled && kind == Kind::Write {
+                // The write quota is the account's: every writer waits, not just this one.
+                // (A throttled read says nothing about the write quota.)
+                self.limiter.throttled(delay).await;
             } else {
                 tokio::time::sleep(delay).await;
             }

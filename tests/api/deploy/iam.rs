@@ -29,11 +29,14 @@
 //!    `JobSource`, and `GetQueueAttributes` to every role, because every role serves
 //!    `/health/ready`, which asks the changes queue. An SQS operation in no side fails the test
 //!    until it is given one.
-//! 4. **Resources.** Sending and the readiness check touch the changes queue; consuming
-//!    touches the changes and the events queues, and their dead-letter queues (reading the
-//!    redrive policy, finding the dead-letter queue, parking a message there:
-//!    `src/adapters/sqs/redrive.rs`); Partner Central actions are allowed on `*`
-//!    only under a `partnercentral:Catalog` condition bound to the stack's `Catalog`.
+//! 4. **Resources.** Sending touches the changes and the bulk queues (a mass update goes to the
+//!    bulk queue, a bulk reconcile's check-again stays there); the readiness check touches the
+//!    changes queue; consuming touches the changes, the events and the bulk queues, and their
+//!    dead-letter queues (reading the redrive policy, finding the dead-letter queue, parking a
+//!    message there: `src/adapters/sqs/redrive.rs`); Partner Central actions are allowed on
+//!    `*` only under a `partnercentral:Catalog` condition bound to the stack's `Catalog`.
+//! 5. **DynamoDB** (`aws-sdk-dynamodb`, prefix `dynamodb:`): the shared write quota is the
+//!    worker's, on the quota table only.
 //!
 //! The template must grant that and nothing more: no wildcard action, no other action, no
 //! other resource. The one addition that is not ace-sync's own code is the metrics collector
@@ -222,6 +225,7 @@ fn needed() -> Grants {
     let sources = product_sources();
     let sqs = sdk_operations("aws-sdk-sqs");
     let partner_central = sdk_operations("aws-sdk-partnercentralselling");
+    let dynamodb = sdk_operations("aws-sdk-dynamodb");
     let uses = |dir: &str, port: &str| {
         sources
             .iter()
@@ -252,16 +256,34 @@ fn needed() -> Grants {
             "{path} calls Partner Central ({pc:?}); only the worker may"
         );
         partner_central_calls.extend(pc);
+        let quota = called(text, &dynamodb);
+        assert!(
+            quota.is_empty() || !path.starts_with("src/ingress/"),
+            "{path} calls DynamoDB ({quota:?}); only the worker spends the write quota"
+        );
+        for operation in quota {
+            add(
+                &mut grants,
+                &[Role::Worker],
+                format!("dynamodb:{operation}"),
+                &[queue("QuotaTable")],
+            );
+        }
         for operation in called(text, &sqs) {
             let action = format!("sqs:{}", operation.trim_end_matches("Batch"));
             // The dead-letter side of a consumed queue: its redrive policy, and parking a
             // message there with its reason (the workers, on a message's last receive).
             if path.ends_with("adapters/sqs/redrive.rs") {
                 let (queues, dead_letters) = (
-                    [queue("ChangesQueue"), queue("EventsQueue")],
+                    [
+                        queue("ChangesQueue"),
+                        queue("EventsQueue"),
+                        queue("BulkQueue"),
+                    ],
                     [
                         queue("ChangesDeadLetterQueue"),
                         queue("EventsDeadLetterQueue"),
+                        queue("BulkDeadLetterQueue"),
                     ],
                 );
                 match operation.as_str() {
@@ -276,9 +298,12 @@ fn needed() -> Grants {
                 continue;
             }
             match operation.as_str() {
-                "SendMessage" | "SendMessageBatch" => {
-                    add(&mut grants, &senders, action, &[queue("ChangesQueue")]);
-                }
+                "SendMessage" | "SendMessageBatch" => add(
+                    &mut grants,
+                    &senders,
+                    action,
+                    &[queue("ChangesQueue"), queue("BulkQueue")],
+                ),
                 "ReceiveMessage"
                 | "DeleteMessage"
                 | "DeleteMessageBatch"
@@ -287,7 +312,11 @@ fn needed() -> Grants {
                     &mut grants,
                     &consumers,
                     action,
-                    &[queue("ChangesQueue"), queue("EventsQueue")],
+                    &[
+                        queue("ChangesQueue"),
+                        queue("EventsQueue"),
+                        queue("BulkQueue"),
+                    ],
                 ),
                 "GetQueueAttributes" => add(
                     &mut grants,

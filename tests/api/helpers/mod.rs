@@ -3,6 +3,7 @@
 //! application.
 
 pub mod app;
+pub mod dynamodb;
 pub mod fixtures;
 pub mod world;
 
