@@ -11,6 +11,7 @@ mod api;
 mod layers;
 mod quota;
 mod resources;
+mod sweep;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -29,6 +30,7 @@ pub use api::{ApiKeySettings, ApiScope, ApiSettings};
 pub use layers::config_path_from_env;
 pub use quota::QuotaSettings;
 pub use resources::DemoDefault;
+pub use sweep::SweepSettings;
 
 /// The embedded defaults, also printed by `ace-sync config defaults`.
 pub const DEFAULTS: &str = include_str!("config.default.toml");
@@ -68,6 +70,8 @@ pub struct WorkerSettings {
     pub check_again_cap: Duration,
     /// Checks in a row before leaving the record to the next trigger.
     pub check_again_max: u32,
+    /// The periodic reconcile sweep.
+    pub sweep: SweepSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -401,6 +405,7 @@ impl Settings {
                 self.worker.concurrency
             ));
         }
+        problems.extend(self.worker.sweep.problems());
         if self.worker.wait > Duration::from_secs(20) {
             problems.push("key `worker.wait`: SQS long polls at most 20s".to_owned());
         }

@@ -15,13 +15,9 @@ use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use utoipa_actix_web::AppExt;
 
-use crate::ace::mapping::Mapping;
-use crate::ace::model::{ModelError, ServiceModel};
+use crate::ace::model::ModelError;
 use crate::adapters::batcher::{self, BatchPolicy, BatcherMetrics, BatcherTask};
-use crate::adapters::memory_queue::MemoryQueue;
-use crate::adapters::salesforce::{ClientConfig, SalesforceClient, SalesforceMetrics};
-use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
-use crate::api::read_only::{ReadOnlyAce, ReadOnlySalesforce};
+use crate::adapters::sqs::{self, SqsMetrics};
 use crate::api::{ApiMetrics, ApiState};
 use crate::config::{QueueSettings, Settings};
 use crate::health::Outages;
@@ -31,17 +27,21 @@ use crate::ingress::{self, IngressMetrics, IngressState};
 use crate::metrics::{self, MetricsRegistry};
 use crate::ports::lanes::Lanes;
 use crate::ports::partner_central::PartnerCentral;
-use crate::ports::queue::{JobQueue, JobSource};
+use crate::ports::queue::JobQueue;
 use crate::ports::salesforce::{SalesforceError, SalesforceOrg};
 use crate::worker::bulk::BulkProcessor;
 use crate::worker::changes::{ChangesProcessor, CheckAgain};
 use crate::worker::events::{EventMetrics, EventsProcessor};
-use crate::worker::reconcile::{ReconcileMetrics, Reconciler};
+use crate::worker::reconcile::Reconciler;
 use crate::worker::referrals::ReferralMetrics;
+use crate::worker::sweep::{SweepMetrics, Sweeper};
 use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 
+mod parts;
+mod queues;
 mod quota;
-use quota::{BulkLane, LaneClients, lane_clients};
+use parts::ReconcilerParts;
+pub use queues::QueueHandle;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -96,92 +96,6 @@ impl Role {
     }
 }
 
-/// A queue, as configured.
-#[derive(Debug, Clone)]
-pub enum QueueHandle {
-    Sqs(SqsQueue),
-    Memory(MemoryQueue),
-}
-
-impl QueueHandle {
-    pub fn as_job_queue(&self) -> Arc<dyn JobQueue> {
-        match self {
-            QueueHandle::Sqs(q) => Arc::new(q.clone()),
-            QueueHandle::Memory(q) => Arc::new(q.clone()),
-        }
-    }
-
-    pub fn as_job_source(&self) -> Arc<dyn JobSource> {
-        match self {
-            QueueHandle::Sqs(q) => Arc::new(q.clone()),
-            QueueHandle::Memory(q) => Arc::new(q.clone()),
-        }
-    }
-
-    async fn sqs(settings: &Settings, url: &url::Url, metrics: SqsMetrics) -> QueueHandle {
-        let client = sqs::client(&settings.queue).await;
-        QueueHandle::Sqs(
-            SqsQueue::new(
-                client,
-                url,
-                SendPolicy::from_settings(&settings.queue),
-                metrics,
-            )
-            .with_receive_visibility(settings.worker.visibility_timeout),
-        )
-    }
-
-    /// The opportunity-changes queue the settings name, or the embedded one.
-    pub async fn changes(settings: &Settings, metrics: SqsMetrics) -> QueueHandle {
-        match &settings.queue.changes_queue_url {
-            Some(url) => Self::sqs(settings, url, metrics).await,
-            None => {
-                tracing::warn!(
-                    "NO SQS QUEUE CONFIGURED: using the embedded in-memory queue. It is NOT durable: \
-                     outbound messages acknowledged to Salesforce are lost if this process stops. \
-                     Set queue.changes_queue_url (ACE_SYNC_QUEUE__CHANGES_QUEUE_URL) for production."
-                );
-                QueueHandle::Memory(memory(&settings.queue, "ace-sync-changes"))
-            }
-        }
-    }
-
-    /// The bulk lane's queue the settings name, if any.
-    pub async fn bulk(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
-        match &settings.queue.bulk_queue_url {
-            Some(url) => Some(Self::sqs(settings, url, metrics).await),
-            None => None,
-        }
-    }
-
-    /// The Partner Central events queue the settings name, if any.
-    pub async fn events(settings: &Settings, metrics: SqsMetrics) -> Option<QueueHandle> {
-        match &settings.queue.events_queue_url {
-            Some(url) => Some(Self::sqs(settings, url, metrics).await),
-            None => None,
-        }
-    }
-}
-
-fn memory(settings: &QueueSettings, name: &str) -> MemoryQueue {
-    MemoryQueue::new(name, settings.memory.clone())
-}
-
-impl QueueHandle {
-    /// Messages on the queue, visible or in flight.
-    pub async fn depth(&self) -> Result<usize, crate::ports::queue::QueueError> {
-        match self {
-            QueueHandle::Sqs(q) => q.depth().await,
-            QueueHandle::Memory(q) => Ok(q.depth()),
-        }
-    }
-
-    /// An embedded in-memory queue with the configured semantics.
-    pub fn memory(settings: &QueueSettings, name: &str) -> MemoryQueue {
-        memory(settings, name)
-    }
-}
-
 /// What a caller may hand in instead of having it built from the settings: the embedded demo
 /// and tests share queues with the simulators.
 pub struct Dependencies {
@@ -222,6 +136,8 @@ pub struct Application {
     events: Option<QueueHandle>,
     lanes: Lanes,
     bulk_worker: Option<Arc<Worker>>,
+    /// The periodic reconcile sweep of a working process (`worker.sweep`).
+    sweeper: Option<Arc<Sweeper>>,
     reconciler: Option<Arc<Reconciler>>,
     registry: MetricsRegistry,
     outages: Outages,
@@ -302,6 +218,7 @@ impl Application {
         let mut workers = Vec::new();
         let mut reconciler = None;
         let mut bulk_worker = None;
+        let mut sweeper = None;
         let serves_api = role.serves() && settings.api.enabled;
         let parts = if role.works() || serves_api {
             Some(
@@ -398,6 +315,23 @@ impl Application {
                     "no Partner Central events queue (queue.events_queue_url): review results reach Salesforce only when an opportunity changes again"
                 ),
             }
+            if settings.worker.sweep.enabled() {
+                sweeper = Some(Arc::new(Sweeper::new(
+                    built.salesforce().clone(),
+                    built.partner_central().clone(),
+                    lanes.clone(),
+                    built
+                        .mapping()
+                        .stages
+                        .iter()
+                        .map(|s| s.salesforce.clone())
+                        .collect(),
+                    built.mapping().referrals.is_some(),
+                    settings.worker.sweep.clone(),
+                    SweepMetrics::register(&mut registry, &settings.worker.sweep),
+                    outages.clone(),
+                )));
+            }
             reconciler = Some(built);
         }
 
@@ -422,6 +356,7 @@ impl Application {
             events,
             lanes,
             bulk_worker,
+            sweeper,
             reconciler,
             registry: registry_handle,
             outages: outages.clone(),
@@ -451,6 +386,11 @@ impl Application {
     /// The bulk lane's worker, when a bulk queue is configured and this process works.
     pub fn bulk_worker(&self) -> Option<&Arc<Worker>> {
         self.bulk_worker.as_ref()
+    }
+
+    /// The sweep, when this process works and `worker.sweep.interval` is not 0.
+    pub fn sweeper(&self) -> Option<&Arc<Sweeper>> {
+        self.sweeper.as_ref()
     }
 
     pub fn events_queue(&self) -> Option<&QueueHandle> {
@@ -484,6 +424,13 @@ impl Application {
             let token = shutdown.clone();
             tasks.spawn(async move {
                 worker.run(token).await;
+                Ok(())
+            });
+        }
+        if let Some(sweeper) = self.sweeper {
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                sweeper.run(token).await;
                 Ok(())
             });
         }
@@ -612,107 +559,5 @@ fn batch_policy(settings: &QueueSettings) -> BatchPolicy {
         max_calls_in_flight: settings.batch_calls_in_flight,
         attempts: settings.send_attempts,
         deadline: settings.send_deadline,
-    }
-}
-
-/// The clients, the mapping and the model a reconciler works with: the workers', and the
-/// API's (the same, behind wrappers that cannot write).
-struct ReconcilerParts {
-    salesforce: Arc<dyn SalesforceOrg>,
-    /// The interactive lane's client (the API's too).
-    partner_central: Arc<dyn PartnerCentral>,
-    /// The bulk lane's: the same calls, with the bulk lane's share of the write quota.
-    bulk: Arc<dyn PartnerCentral>,
-    gate: Option<Arc<dyn crate::ports::lanes::LaneGate>>,
-    mapping: Arc<Mapping>,
-    model: Arc<ServiceModel>,
-    catalog: crate::ace::opportunity::Catalog,
-    metrics: ReconcileMetrics,
-}
-
-impl ReconcilerParts {
-    async fn build(
-        settings: &Settings,
-        for_workers: bool,
-        salesforce: Option<Arc<dyn SalesforceOrg>>,
-        partner_central: Option<Arc<dyn PartnerCentral>>,
-        registry: &mut Registry,
-    ) -> Result<ReconcilerParts, StartupError> {
-        let missing = |e| {
-            if for_workers {
-                StartupError::Salesforce(e)
-            } else {
-                StartupError::ApiSalesforce(e)
-            }
-        };
-        let salesforce = match salesforce {
-            Some(client) => client,
-            None => {
-                let config = ClientConfig::from_settings(settings).map_err(missing)?;
-                let client = SalesforceClient::new(&config, SalesforceMetrics::register(registry))
-                    .map_err(missing)?;
-                Arc::new(client)
-            }
-        };
-        let LaneClients {
-            interactive: partner_central,
-            bulk,
-            gate,
-        } = lane_clients(settings, partner_central, registry).await?;
-        let model = ServiceModel::load().map_err(StartupError::Model)?;
-        // The same loading and checks as `ace-sync config check` (config/resources.rs).
-        let mapping = settings.load_mapping(&model).map_err(|problems| {
-            StartupError::Mapping(crate::config::ConfigError::many(problems))
-        })?;
-        Ok(ReconcilerParts {
-            salesforce,
-            partner_central,
-            bulk,
-            gate,
-            mapping: Arc::new(mapping),
-            model: Arc::new(model),
-            catalog: settings.ace.catalog,
-            metrics: ReconcileMetrics::register(registry),
-        })
-    }
-
-    /// The workers' reconcilers: the interactive lane's, and the bulk lane's (the same, with
-    /// the bulk lane's handle on the write quota).
-    fn reconcilers(self) -> (Arc<Reconciler>, BulkLane) {
-        let bulk = Reconciler::new(
-            self.salesforce.clone(),
-            self.bulk,
-            self.mapping.clone(),
-            self.model.clone(),
-            self.catalog,
-            self.metrics.clone(),
-        );
-        let interactive = Reconciler::new(
-            self.salesforce,
-            self.partner_central,
-            self.mapping,
-            self.model,
-            self.catalog,
-            self.metrics,
-        );
-        (
-            Arc::new(interactive),
-            BulkLane {
-                reconciler: Arc::new(bulk),
-                gate: self.gate,
-            },
-        )
-    }
-
-    /// The API's: the same steps, with clients that refuse every write.
-    fn read_only(&self) -> Reconciler {
-        Reconciler::new(
-            Arc::new(ReadOnlySalesforce(self.salesforce.clone())),
-            Arc::new(ReadOnlyAce(self.partner_central.clone())),
-            self.mapping.clone(),
-            self.model.clone(),
-            self.catalog,
-            self.metrics.clone(),
-        )
     }
 }

@@ -18,7 +18,7 @@ use crate::ace::opportunity::{AceOpportunity, Opportunity};
 use crate::domain::ids::{AceOpportunityId, ClientToken, SfOpportunityId, SfRecordId};
 use crate::domain::sobject::{FieldValue, SObject};
 use crate::ports::partner_central::{
-    AceError, AwsSummary, Created, EngagementTask, Invitation, InvitationSummary,
+    AceError, AwsSummary, Created, EngagementTask, Invitation, InvitationSummary, Listing,
     OpportunitySummary, PartnerCentral, RelatedEntity,
 };
 use crate::ports::salesforce::{
@@ -44,6 +44,14 @@ impl PartnerCentral for ReadOnlyAce {
         modified_after: Option<OffsetDateTime>,
     ) -> Result<Vec<OpportunitySummary>, AceError> {
         self.0.find_by_partner_id(partner_id, modified_after).await
+    }
+
+    async fn list_modified_since(
+        &self,
+        after: OffsetDateTime,
+        max_pages: u32,
+    ) -> Result<Listing, AceError> {
+        self.0.list_modified_since(after, max_pages).await
     }
 
     async fn get(&self, id: &AceOpportunityId) -> Result<AceOpportunity, AceError> {

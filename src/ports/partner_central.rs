@@ -118,6 +118,17 @@ pub struct OpportunitySummary {
     pub company_name: Option<String>,
 }
 
+/// What a bounded listing of ListOpportunities found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// Newest first (ListOpportunities' own order).
+    pub opportunities: Vec<OpportunitySummary>,
+    /// ListOpportunities calls made (reads of the read quota).
+    pub reads: u32,
+    /// Whether the listing reached its end; `false` when the page limit cut it short.
+    pub complete: bool,
+}
+
 /// A member of the AWS team on an opportunity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsTeamMember {
@@ -190,6 +201,15 @@ pub trait PartnerCentral: Send + Sync {
         partner_id: &str,
         modified_after: Option<OffsetDateTime>,
     ) -> Result<Vec<OpportunitySummary>, AceError>;
+
+    /// Opportunities of the catalog modified at or after `after` (ListOpportunities with
+    /// `AfterLastModifiedDate`), newest first, in at most `max_pages` reads of 100: what the
+    /// sweep looks at on ACE's side.
+    async fn list_modified_since(
+        &self,
+        after: OffsetDateTime,
+        max_pages: u32,
+    ) -> Result<Listing, AceError>;
 
     /// GetOpportunity.
     async fn get(&self, id: &AceOpportunityId) -> Result<AceOpportunity, AceError>;

@@ -24,6 +24,7 @@ mod group;
 pub mod reconcile;
 // AWS referrals: the invitation reconcile.
 pub mod referrals;
+pub mod sweep;
 
 pub use self::group::backoff;
 

@@ -18,4 +18,5 @@ mod referrals;
 mod roles;
 mod salesforce;
 mod sqs_faults;
+mod sweep;
 mod two_workers;

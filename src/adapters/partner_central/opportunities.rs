@@ -12,7 +12,7 @@ use crate::ace::opportunity::{AceOpportunity, Opportunity, ReviewStatus};
 use crate::domain::ids::{AceOpportunityId, ClientToken};
 use crate::ports::partner_central::{
     AceError, AwsSummary, AwsTeamMember, Created, EngagementTask, Invitation, InvitationSummary,
-    OpportunitySummary, PartnerCentral, RelatedEntity,
+    Listing, OpportunitySummary, PartnerCentral, RelatedEntity,
 };
 
 impl PartnerCentralClient {
@@ -21,6 +21,51 @@ impl PartnerCentralClient {
             RelatedEntity::Solution(id) => (sdk::RelatedEntityType::Solutions, id),
             RelatedEntity::AwsProduct(code) => (sdk::RelatedEntityType::AwsProducts, code),
         }
+    }
+
+    /// ListOpportunities (modified at or after `modified_after`, if set), newest first,
+    /// page by page up to `max_pages` reads, keeping the summaries `keep` accepts.
+    async fn list_pages(
+        &self,
+        modified_after: Option<OffsetDateTime>,
+        max_pages: u32,
+        keep: impl Fn(&sdk::OpportunitySummary) -> bool + Send,
+    ) -> Result<Listing, AceError> {
+        const OP: &str = "ListOpportunities";
+        let mut listing = Listing::default();
+        let mut next_token: Option<String> = None;
+        while listing.reads < max_pages {
+            let mut request = self
+                .client
+                .list_opportunities()
+                .catalog(self.catalog.as_str())
+                .max_results(100)
+                .set_next_token(next_token.clone());
+            if let Some(after) = modified_after {
+                request = request.last_modified_date(
+                    sdk::LastModifiedDate::builder()
+                        .after_last_modified_date(to_datetime(after))
+                        .build(),
+                );
+            }
+            let out = self.call(OP, Kind::Read, || request.clone().send()).await?;
+            listing.reads += 1;
+            for summary in out.opportunity_summaries() {
+                if keep(summary)
+                    && let Some(summary) = Self::summary_from_sdk(OP, summary)?
+                {
+                    listing.opportunities.push(summary);
+                }
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => {
+                    listing.complete = true;
+                    break;
+                }
+            }
+        }
+        Ok(listing)
     }
 
     fn summary_from_sdk(
@@ -84,45 +129,30 @@ impl PartnerCentral for PartnerCentralClient {
         partner_id: &str,
         modified_after: Option<OffsetDateTime>,
     ) -> Result<Vec<OpportunitySummary>, AceError> {
-        const OP: &str = "ListOpportunities";
-        let mut found = Vec::new();
-        let mut next_token: Option<String> = None;
-        for page in 1..=self.find_max_pages {
-            let mut request = self
-                .client
-                .list_opportunities()
-                .catalog(self.catalog.as_str())
-                .max_results(100)
-                .set_next_token(next_token.clone());
-            if let Some(after) = modified_after {
-                request = request.last_modified_date(
-                    sdk::LastModifiedDate::builder()
-                        .after_last_modified_date(to_datetime(after))
-                        .build(),
-                );
-            }
-            let out = self.call(OP, Kind::Read, || request.clone().send()).await?;
-            for summary in out.opportunity_summaries() {
-                if summary.partner_opportunity_identifier() == Some(partner_id)
-                    && let Some(summary) = Self::summary_from_sdk(OP, summary)?
-                {
-                    found.push(summary);
-                }
-            }
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => break,
-            }
-            if page == self.find_max_pages {
-                tracing::warn!(
-                    partner_id,
-                    pages = page,
-                    "ListOpportunities still had pages after ace.find_max_pages; the rest was not searched"
-                );
-            }
+        let listing = self
+            .list_pages(modified_after, self.find_max_pages, |summary| {
+                summary.partner_opportunity_identifier() == Some(partner_id)
+            })
+            .await?;
+        if !listing.complete {
+            tracing::warn!(
+                partner_id,
+                pages = listing.reads,
+                "ListOpportunities still had pages after ace.find_max_pages; the rest was not searched"
+            );
         }
+        let mut found = listing.opportunities;
         found.sort_by_key(|summary| std::cmp::Reverse(summary.created_date));
         Ok(found)
+    }
+
+    async fn list_modified_since(
+        &self,
+        after: OffsetDateTime,
+        max_pages: u32,
+    ) -> Result<Listing, AceError> {
+        self.list_pages(Some(after), max_pages.max(1), |_| true)
+            .await
     }
 
     async fn get(&self, id: &AceOpportunityId) -> Result<AceOpportunity, AceError> {

@@ -367,7 +367,8 @@ fn needed() -> Grants {
 
 /// The Partner Central operations the API can call: the port methods its read-only client
 /// forwards (`self.0.<method>(` in `impl PartnerCentral for ReadOnlyAce`), and the SDK
-/// operations each of those methods' bodies in the adapter starts.
+/// operations each of those methods' bodies in the adapter starts, directly or through the
+/// adapter's own methods they call.
 fn api_operations(
     sources: &[(String, String)],
     operations: &BTreeMap<String, String>,
@@ -391,8 +392,9 @@ fn api_operations(
         !forwarded.is_empty(),
         "the read-only client forwards nothing"
     );
+    // Every method of the adapter, by name, with its body (to the next method).
     let method = Regex::new(r"async fn ([a-z_]+)\(").unwrap();
-    let mut found = BTreeSet::new();
+    let mut bodies: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (path, text) in sources {
         if !path.starts_with("src/adapters/partner_central/") {
             continue;
@@ -402,10 +404,25 @@ fn api_operations(
             .map(|c| (c.get(0).unwrap().start(), c[1].to_owned()))
             .collect();
         for (i, (at, name)) in starts.iter().enumerate() {
-            if forwarded.contains(name) {
-                let end = starts.get(i + 1).map_or(text.len(), |(next, _)| *next);
-                found.extend(called(&text[*at..end], operations));
-            }
+            let end = starts.get(i + 1).map_or(text.len(), |(next, _)| *next);
+            bodies
+                .entry(name.clone())
+                .or_default()
+                .push(&text[*at..end]);
+        }
+    }
+    // The forwarded methods, and the adapter's own methods they call (`self.list_pages(`).
+    let helper = Regex::new(r"self\.([a-z_]+)\(").unwrap();
+    let mut todo: Vec<String> = forwarded.into_iter().collect();
+    let mut visited = BTreeSet::new();
+    let mut found = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if !visited.insert(name.clone()) {
+            continue;
+        }
+        for body in bodies.get(&name).into_iter().flatten() {
+            found.extend(called(body, operations));
+            todo.extend(helper.captures_iter(body).map(|c| c[1].to_owned()));
         }
     }
     found

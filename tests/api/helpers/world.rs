@@ -77,6 +77,8 @@ pub struct World {
     pub worker: Application,
     /// The environment a separate `ace-sync work` process needs to join this world.
     pub worker_env: Vec<(String, String)>,
+    /// The worker's settings, as TOML layers.
+    worker_layers: Vec<String>,
     shutdown: CancellationToken,
 }
 
@@ -135,8 +137,9 @@ impl World {
             pc.endpoint_url()
         );
         let sf_settings = sf.settings_toml();
-        let mut layers: Vec<&str> = vec![&base, &sf_settings, &ace];
-        layers.extend(options.worker_settings.iter().map(String::as_str));
+        let mut worker_layers = vec![base.clone(), sf_settings, ace];
+        worker_layers.extend(options.worker_settings);
+        let layers: Vec<&str> = worker_layers.iter().map(String::as_str).collect();
         let settings = Settings::from_toml_layers(&layers).expect("worker settings");
         let worker = Application::build_role(settings, Role::Work)
             .await
@@ -191,8 +194,19 @@ impl World {
             ingress_address,
             worker,
             worker_env,
+            worker_layers,
             shutdown,
         }
+    }
+
+    /// Another worker process of this world (a replica), built from the same settings; its
+    /// workers and sweep are driven by the test.
+    pub async fn another_worker(&self) -> Application {
+        let layers: Vec<&str> = self.worker_layers.iter().map(String::as_str).collect();
+        let settings = Settings::from_toml_layers(&layers).expect("worker settings");
+        Application::build_role(settings, Role::Work)
+            .await
+            .expect("worker")
     }
 
     fn changes_worker(&self) -> &Arc<Worker> {
