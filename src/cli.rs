@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::startup::{Application, Role, StartupError};
 
+mod ops;
+
 /// The options every command takes.
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
@@ -60,6 +62,32 @@ pub enum Command {
         events: bool,
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Queue a reconcile of every selected record (the first load, or a move from another
+    /// connector): records whose opportunity is already in ACE are linked, not created again.
+    Backfill {
+        #[command(flatten)]
+        select: ops::SelectArgs,
+        /// A Salesforce field (relationship paths allowed) where a previous connector kept the
+        /// ACE opportunity id; a record whose field holds one is linked to it.
+        #[arg(long, value_name = "FIELD")]
+        link_from: Option<String>,
+        /// ListOpportunities pages (100 opportunities each) read to find what ACE has already.
+        #[arg(long, default_value_t = 100)]
+        ace_pages: u32,
+        /// Write nothing and queue nothing: print what would be created, linked and updated,
+        /// with the pre-flight findings by kind.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Queue a reconcile of the selected records now; with --report, list the records whose
+    /// two sides disagree, and how, without changing anything.
+    Reconcile {
+        #[command(flatten)]
+        select: ops::SelectArgs,
+        /// Compare both sides and print the differences instead of queueing reconciles.
+        #[arg(long)]
+        report: bool,
     },
 }
 
@@ -190,86 +218,30 @@ pub fn execute(config: Option<&Path>, command: Command) -> ExitCode {
                 healthcheck(&url, timeout).await.map_err(boxed)
             }
             Command::Dlq { events, command } => {
-                crate::telemetry::init(&settings.telemetry);
-                dlq(&settings, events, command).await.map_err(boxed)
+                crate::telemetry::init_for_command(&settings.telemetry);
+                ops::dlq(&settings, events, command).await.map_err(boxed)
+            }
+            Command::Backfill {
+                select,
+                link_from,
+                ace_pages,
+                dry_run,
+            } => {
+                crate::telemetry::init_for_command(&settings.telemetry);
+                let options = crate::ops::backfill::Options {
+                    link_from,
+                    ace_pages,
+                    dry_run,
+                };
+                ops::backfill(&settings, select, options).await
+            }
+            Command::Reconcile { select, report } => {
+                crate::telemetry::init_for_command(&settings.telemetry);
+                ops::reconcile(&settings, select, report).await
             }
             Command::Openapi { .. } | Command::Config { .. } | Command::Mapping { .. } => Ok(()),
         }
     })
-}
-
-/// `ace-sync dlq …` on the queue the settings name.
-async fn dlq(settings: &Settings, events: bool, command: DlqCommand) -> Result<(), CommandError> {
-    use crate::adapters::sqs::{self, SendPolicy, SqsMetrics, SqsQueue};
-    use crate::ops::dlq as ops;
-    let (key, url) = if events {
-        ("queue.events_queue_url", &settings.queue.events_queue_url)
-    } else {
-        ("queue.changes_queue_url", &settings.queue.changes_queue_url)
-    };
-    let Some(url) = url else {
-        return Err(CommandError::Usage(format!(
-            "`{key}` is not set: the dead-letter queue is found from its queue's redrive policy"
-        )));
-    };
-    let client = sqs::client(&settings.queue).await;
-    let metrics = SqsMetrics::register(&mut crate::metrics::registry());
-    let open = |url: &url::Url| {
-        SqsQueue::new(
-            client.clone(),
-            url,
-            SendPolicy::from_settings(&settings.queue),
-            metrics.clone(),
-        )
-        .with_receive_visibility(ops::peek_visibility())
-    };
-    let source = open(url);
-    let redrive = source
-        .redrive()
-        .await
-        .map_err(CommandError::Queue)?
-        .ok_or_else(|| {
-            CommandError::Usage(format!(
-                "{url} has no redrive policy, so no dead-letter queue"
-            ))
-        })?;
-    let dlq_url = url::Url::parse(&redrive.dead_letter_queue_url).map_err(|e| {
-        CommandError::Usage(format!(
-            "the dead-letter queue's URL {:?}: {e}",
-            redrive.dead_letter_queue_url
-        ))
-    })?;
-    let dlq = open(&dlq_url);
-    match command {
-        DlqCommand::Stats => {
-            let parked = ops::list(&dlq).await.map_err(CommandError::Queue)?;
-            println!("{} message(s) parked in {dlq_url}", parked.len());
-            for (reason, count) in ops::stats(&parked) {
-                println!("{count:>6}  {reason}");
-            }
-        }
-        DlqCommand::List => {
-            let parked = ops::list(&dlq).await.map_err(CommandError::Queue)?;
-            print!("{}", ops::render_list(&parked));
-            println!("{} message(s) parked in {dlq_url}", parked.len());
-        }
-        DlqCommand::Replay {
-            record,
-            reason,
-            limit,
-        } => {
-            let filter = ops::Filter {
-                record,
-                reason,
-                limit,
-            };
-            let moved = ops::replay(&dlq, &source, &filter)
-                .await
-                .map_err(CommandError::Replay)?;
-            println!("{moved} message(s) moved back to {url}");
-        }
-    }
-    Ok(())
 }
 
 /// `ace-sync config check`: every problem start would refuse for `role` (the settings were

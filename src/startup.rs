@@ -40,6 +40,7 @@ use crate::worker::{Worker, WorkerConfig, WorkerMetrics};
 mod parts;
 mod queues;
 mod quota;
+pub use parts::OperatorParts;
 use parts::ReconcilerParts;
 pub use queues::QueueHandle;
 

@@ -46,6 +46,13 @@ pub fn init(settings: &TelemetrySettings) {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
+/// [`init`] for the operator commands, whose standard output is their report: logs go to
+/// standard error.
+pub fn init_for_command(settings: &TelemetrySettings) {
+    let subscriber = subscriber(settings, std::io::stderr);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
 /// An error and its sources, joined: what a log line should show.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();

@@ -116,3 +116,42 @@ impl ReconcilerParts {
         )
     }
 }
+
+/// What the operator commands (`backfill`, `reconcile`) work with: a reconciler that cannot
+/// write, for previews; the Salesforce client, which writes the backfill's links; Partner
+/// Central, reads only; and the lanes, when the settings name a queue.
+pub struct OperatorParts {
+    pub preview: Reconciler,
+    pub salesforce: Arc<dyn SalesforceOrg>,
+    pub ace: Arc<dyn PartnerCentral>,
+    pub lanes: Option<crate::ports::lanes::Lanes>,
+}
+
+impl OperatorParts {
+    /// Built from the settings, as a worker's are. The lanes are `None` without
+    /// `queue.changes_queue_url`: an operator command never queues on an embedded queue no
+    /// worker reads.
+    pub async fn build(settings: &Settings) -> Result<OperatorParts, StartupError> {
+        let mut registry = crate::metrics::registry();
+        let parts = ReconcilerParts::build(settings, true, None, None, &mut registry).await?;
+        let metrics = crate::adapters::sqs::SqsMetrics::register(&mut registry);
+        let lanes = match &settings.queue.changes_queue_url {
+            None => None,
+            Some(_) => {
+                let changes = super::QueueHandle::changes(settings, metrics.clone()).await;
+                let bulk = super::QueueHandle::bulk(settings, metrics).await;
+                Some(crate::ports::lanes::Lanes::new(
+                    changes.as_job_queue(),
+                    bulk.as_ref().map(super::QueueHandle::as_job_queue),
+                    settings.queue.bulk_notifications,
+                ))
+            }
+        };
+        Ok(OperatorParts {
+            preview: parts.read_only(),
+            salesforce: parts.salesforce.clone(),
+            ace: Arc::new(ReadOnlyAce(parts.partner_central.clone())),
+            lanes,
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod ace_mapping;
+mod backfill;
 mod batcher;
 mod deploy;
 mod e2e;

@@ -321,6 +321,15 @@ pub fn opportunity() -> ObjectDef {
             String(255),
             true,
         ),
+        // Where an org moving from the AWS Partner CRM Connector keeps the ACE id the
+        // connector knew (a formula over its ACE Opportunity object, `awsapn__APN_CRM_Id__c`),
+        // for `ace-sync backfill --link-from`.
+        f(
+            "APN_CRM_Id__c",
+            "APN CRM Id (previous connector)",
+            String(20),
+            true,
+        ),
         f(
             "AWS_Field_Contact__c",
             "AWS Field Contact",
