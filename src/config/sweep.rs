@@ -5,9 +5,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Partner Central's read quota per rolling 24 hours (ace-api.md §10).
-pub const ACE_READS_PER_DAY: u64 = 100_000;
-
 /// ACE reads one reconcile of a record costs at most (GetOpportunity, and the submission
 /// task's list or AWS's summary when the record needs them).
 pub const READS_PER_RECONCILE: u64 = 2;
@@ -35,6 +32,9 @@ pub struct SweepSettings {
     /// The share of Partner Central's daily read quota (100,000) the sweep may plan to use,
     /// in percent, counting its listings and the reconciles it queues at their worst.
     pub ace_read_share_percent: u32,
+    /// Partner Central's read quota per rolling 24 hours (100,000, ace-api.md §10); raise it
+    /// only if AWS raised yours.
+    pub ace_reads_per_day: u64,
 }
 
 impl SweepSettings {
@@ -90,15 +90,16 @@ impl SweepSettings {
                 self.ace_read_share_percent
             ));
         } else {
-            let allowed = ACE_READS_PER_DAY * u64::from(self.ace_read_share_percent) / 100;
+            let allowed = self.ace_reads_per_day * u64::from(self.ace_read_share_percent) / 100;
             let bound = self.ace_reads_per_day_bound();
             if bound > allowed {
                 problems.push(format!(
-                    "keys `worker.sweep.*`: a sweep every {} of up to {} records and {} ListOpportunities pages can cost {bound} ACE reads a day, more than worker.sweep.ace_read_share_percent ({}%) of Partner Central's 100,000; sweep less often or fewer records",
+                    "keys `worker.sweep.*`: a sweep every {} of up to {} records and {} ListOpportunities pages can cost {bound} ACE reads a day, more than worker.sweep.ace_read_share_percent ({}%) of worker.sweep.ace_reads_per_day ({}); sweep less often or fewer records",
                     humantime_serde::re::humantime::format_duration(self.interval),
                     self.max_records,
                     self.max_ace_pages,
                     self.ace_read_share_percent,
+                    self.ace_reads_per_day,
                 ));
             }
         }
@@ -118,6 +119,7 @@ mod tests {
             max_records,
             max_ace_pages: 5,
             ace_read_share_percent: 40,
+            ace_reads_per_day: 100_000,
         }
     }
 

@@ -157,6 +157,10 @@ impl World {
             ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", changes.url.clone()),
             ("ACE_SYNC_QUEUE__EVENTS_QUEUE_URL", events.url.clone()),
             ("ACE_SYNC_TELEMETRY__FILTER", "warn".to_owned()),
+            (
+                "ACE_SYNC_SALESFORCE__ORG_IDS",
+                format!("[\"{}\"]", fixtures::seed(Vec::new()).org_id),
+            ),
         ];
 
         let port = sqs::free_port();
