@@ -4,7 +4,8 @@
 //! What runs: moto's SQS (from `.venv`, which `scripts/test` installs) behind a TCP proxy this
 //! harness can cut (the SQS outage), the Salesforce and Partner Central simulators in this
 //! process, one `ace-sync serve` and `--workers` (2) `ace-sync work` processes (release builds),
-//! each worker sweeping every 10 s. ACE's write quota is raised to 1000/s, as in the e2e bench.
+//! each worker sweeping every 30 s (moto, one Python thread, is the bottleneck: sweeping more often
+//! saturates it). ACE's write quota is raised to 1000/s, as in the e2e bench.
 //!
 //! For `--seconds` (90) of chaos, reps move `--opportunities` (200) opportunities to the creation
 //! stage, edit their next step with and without a stage change (an edit without one sends no
@@ -185,8 +186,8 @@ impl Workers {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("ACE_SYNC_HTTP__PORT", "0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log("work"))
+            .stderr(log("work"))
             .kill_on_drop(true)
             .spawn()
             .expect("start ace-sync work")
@@ -199,6 +200,15 @@ impl Workers {
         }
     }
 
+    /// A worker that exits without being killed makes the run meaningless: stop here.
+    fn assert_alive(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("an `ace-sync work` process exited by itself ({status}); see work.log");
+            }
+        }
+    }
+
     fn restart_dead(&mut self) {
         for slot in &mut self.children {
             if slot.is_none() {
@@ -206,6 +216,19 @@ impl Workers {
             }
         }
     }
+}
+
+/// Where a process's output goes: `<target>/tmp/chaos/<name>.log`, appended to by every
+/// process of that name (a restarted worker's lines follow the killed one's).
+fn log(name: &str) -> Stdio {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos");
+    std::fs::create_dir_all(&dir).expect("the log directory");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))
+        .expect("a log file");
+    Stdio::from(file)
 }
 
 /// What the reps set last: the truth the sync must reach.
@@ -217,6 +240,9 @@ struct Truth {
 
 async fn run(args: Args) {
     fastrand::seed(args.seed);
+    let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos");
+    let _ = std::fs::remove_dir_all(&logs);
+    println!("the processes' logs: {}", logs.display());
     let moto_port = sqs::free_port();
     let moto = sqs::MotoProcess::start(moto_port).await;
     let direct = sqs::client(&moto.endpoint());
@@ -248,8 +274,7 @@ async fn run(args: Args) {
         ("ACE_SYNC_QUEUE__ENDPOINT_URL", proxy.endpoint()),
         ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", changes.url.clone()),
         ("ACE_SYNC_QUEUE__EVENTS_QUEUE_URL", events.url.clone()),
-        ("ACE_SYNC_QUEUE__CALL_TIMEOUT", "2s".to_owned()),
-        ("ACE_SYNC_TELEMETRY__FILTER", "error".to_owned()),
+        ("ACE_SYNC_TELEMETRY__FILTER", "warn".to_owned()),
         (
             "ACE_SYNC_SALESFORCE__ORG_IDS",
             format!("[\"{}\"]", fixtures::seed(Vec::new()).org_id),
@@ -265,8 +290,8 @@ async fn run(args: Args) {
         .envs(common.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("ACE_SYNC_HTTP__PORT", ingress_port.to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log("serve"))
+        .stderr(log("serve"))
         .kill_on_drop(true)
         .spawn()
         .expect("start ace-sync serve");
@@ -318,11 +343,11 @@ async fn run(args: Args) {
                 sf.private_key_path().to_string_lossy().into_owned(),
             ),
             // A killed worker's messages come back after this.
-            ("ACE_SYNC_WORKER__VISIBILITY_TIMEOUT", "30s".to_owned()),
+            ("ACE_SYNC_WORKER__VISIBILITY_TIMEOUT", "45s".to_owned()),
             ("ACE_SYNC_WORKER__WAIT", "1s".to_owned()),
             ("ACE_SYNC_WORKER__RETRY_BASE", "500ms".to_owned()),
             ("ACE_SYNC_WORKER__RETRY_CAP", "5s".to_owned()),
-            ("ACE_SYNC_WORKER__SWEEP__INTERVAL", "10s".to_owned()),
+            ("ACE_SYNC_WORKER__SWEEP__INTERVAL", "30s".to_owned()),
             ("ACE_SYNC_WORKER__SWEEP__LOOKBACK", "1h".to_owned()),
             ("ACE_SYNC_WORKER__SWEEP__WAITING_EVERY", "3".to_owned()),
             (
@@ -438,6 +463,7 @@ async fn run(args: Args) {
             workers.restart_dead();
             restart_at = None;
         }
+        workers.assert_alive();
         if now >= next_review {
             pc.control().complete_reviews();
             next_review += Duration::from_secs(10);
@@ -532,6 +558,7 @@ async fn run(args: Args) {
     // Convergence: both sides agree with the truth.
     let mut converged_after = None;
     let mut last = Vec::new();
+    let mut next_progress = Duration::from_secs(30);
     while stopped.elapsed() < CONVERGENCE_DEADLINE {
         // Reviews of what was submitted since end; their events are delivered now.
         pc.control().complete_reviews();
@@ -539,6 +566,14 @@ async fn run(args: Args) {
         if last.is_empty() {
             converged_after = Some(stopped.elapsed());
             break;
+        }
+        if stopped.elapsed() >= next_progress {
+            println!(
+                "  {:.0} s after: {} record(s) still differ",
+                stopped.elapsed().as_secs_f64(),
+                last.len()
+            );
+            next_progress += Duration::from_secs(30);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
