@@ -1,11 +1,13 @@
 //! The chaos run (issue 10, "Measure and report"): the whole system as processes, with every
 //! fault the design claims to survive, then a count of what was lost, duplicated or left wrong.
 //!
-//! What runs: moto's SQS (from `.venv`, which `scripts/test` installs) behind a TCP proxy this
-//! harness can cut (the SQS outage), the Salesforce and Partner Central simulators in this
-//! process, one `ace-sync serve` and `--workers` (2) `ace-sync work` processes (release builds),
-//! each worker sweeping every 30 s (moto, one Python thread, is the bottleneck: sweeping more often
-//! saturates it). ACE's write quota is raised to 1000/s, as in the e2e bench.
+//! What runs: SQS on rustack, the fast local server, when it is present (`RUSTACK`, or
+//! `../shared/tools/rustack/rustack`; no dead-letter queues there), moto's otherwise (from
+//! `.venv`, which `scripts/test` installs), behind a TCP proxy this harness can cut (the SQS
+//! outage); the Salesforce and Partner Central simulators in this process; one `ace-sync serve`
+//! and `--workers` (2) `ace-sync work` processes (release builds), each worker sweeping every
+//! 30 s (moto, one Python thread, saturates when sweeps come more often or with three workers).
+//! ACE's write quota is raised to 1000/s, as in the e2e bench.
 //!
 //! For `--seconds` (90) of chaos, reps move `--opportunities` (200) opportunities to the creation
 //! stage, edit their next step with and without a stage change (an edit without one sends no
@@ -43,6 +45,7 @@ use ace_sync_sandbox::salesforce::{
     NotificationState, OutboundConfig, SalesforceSim, SimConfig as SfConfig,
 };
 use ace_sync_sandbox::testkit::sqs;
+use ace_sync_sandbox::testkit::sqs_server::SqsServer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -243,12 +246,11 @@ async fn run(args: Args) {
     let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos");
     let _ = std::fs::remove_dir_all(&logs);
     println!("the processes' logs: {}", logs.display());
-    let moto_port = sqs::free_port();
-    let moto = sqs::MotoProcess::start(moto_port).await;
-    let direct = sqs::client(&moto.endpoint());
-    let proxy = Proxy::start(moto_port).await;
-    let changes = sqs::fifo_queue(&direct, "chaos-changes", 5).await;
-    let events = sqs::fifo_queue(&direct, "chaos-events", 5).await;
+    let server = SqsServer::start().await;
+    let direct = sqs::client(&server.endpoint());
+    let proxy = Proxy::start(server.port()).await;
+    let changes = server.fifo(&direct, "chaos-changes", 5).await;
+    let events = server.fifo(&direct, "chaos-events", 5).await;
 
     let loss_percent = Arc::new(AtomicU32::new(0));
     let lost_events = Arc::new(AtomicU64::new(0));
@@ -256,7 +258,7 @@ async fn run(args: Args) {
         tasks: pc::TaskTiming::After(Duration::from_millis(300)),
         event_sinks: vec![Arc::new(LossyBus {
             // EventBridge → SQS is inside AWS: not behind the outage.
-            inner: SqsEventSink::new(direct.clone(), events.url.clone()),
+            inner: SqsEventSink::new(direct.clone(), events.clone()),
             loss_percent: loss_percent.clone(),
             lost: lost_events.clone(),
         })],
@@ -272,8 +274,8 @@ async fn run(args: Args) {
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("ACE_SYNC_QUEUE__ENDPOINT_URL", proxy.endpoint()),
-        ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", changes.url.clone()),
-        ("ACE_SYNC_QUEUE__EVENTS_QUEUE_URL", events.url.clone()),
+        ("ACE_SYNC_QUEUE__CHANGES_QUEUE_URL", changes.clone()),
+        ("ACE_SYNC_QUEUE__EVENTS_QUEUE_URL", events.clone()),
         ("ACE_SYNC_TELEMETRY__FILTER", "warn".to_owned()),
         (
             "ACE_SYNC_SALESFORCE__ORG_IDS",
@@ -372,8 +374,13 @@ async fn run(args: Args) {
         kills: 0,
     };
     println!(
-        "chaos run: {} opportunities, {} s of faults (one every {:.1} s), {} worker processes, seed {}",
-        args.opportunities, args.seconds, args.fault_every, args.workers, args.seed
+        "chaos run on {}'s SQS: {} opportunities, {} s of faults (one every {:.1} s), {} worker processes, seed {}",
+        server.name(),
+        args.opportunities,
+        args.seconds,
+        args.fault_every,
+        args.workers,
+        args.seed
     );
 
     // The reps' script: every opportunity to the creation stage, a next step with a stage
@@ -614,7 +621,7 @@ async fn run(args: Args) {
     let _ = serve.kill().await;
     pc.stop().await;
     sf.stop().await;
-    moto.stop();
+    drop(server);
 }
 
 /// One record that does not agree with the truth.

@@ -40,6 +40,7 @@ use ace_sync_sandbox::partner_central::{
 };
 use ace_sync_sandbox::salesforce::{OutboundConfig, SalesforceSim, SimConfig as SfConfig};
 use ace_sync_sandbox::testkit::sqs;
+use ace_sync_sandbox::testkit::sqs_server::SqsServer;
 use url::Url;
 
 #[allow(dead_code)]
@@ -103,74 +104,6 @@ fn main() {
     runtime.block_on(run(args));
 }
 
-/// The SQS server: rustack when present, else a moto of its own. Each is stopped when dropped.
-enum SqsServer {
-    Rustack(#[allow(dead_code)] tokio::process::Child, u16),
-    Moto(sqs::MotoProcess),
-}
-
-impl SqsServer {
-    async fn start() -> SqsServer {
-        let binary = std::env::var("RUSTACK").unwrap_or_else(|_| {
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../shared/tools/rustack/rustack"
-            )
-            .to_owned()
-        });
-        if std::path::Path::new(&binary).exists() {
-            let port = sqs::free_port();
-            let child = tokio::process::Command::new(binary)
-                .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-                .env("SERVICES", "sqs")
-                .env("LOG_LEVEL", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("start rustack");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
-                assert!(Instant::now() < deadline, "rustack did not start");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            return SqsServer::Rustack(child, port);
-        }
-        SqsServer::Moto(sqs::MotoProcess::start(sqs::free_port()).await)
-    }
-
-    fn endpoint(&self) -> String {
-        match self {
-            SqsServer::Rustack(_, port) => format!("http://127.0.0.1:{port}"),
-            SqsServer::Moto(moto) => moto.endpoint(),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            SqsServer::Rustack(..) => "rustack",
-            SqsServer::Moto(_) => "moto",
-        }
-    }
-}
-
-/// A FIFO queue without redrive (rustack has none); its URL.
-async fn fifo(client: &aws_sdk_sqs::Client, prefix: &str) -> String {
-    client
-        .create_queue()
-        .queue_name(format!("{}.fifo", sqs::unique_name(prefix)))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .expect("queue url")
-        .to_owned()
-}
-
 fn spawn(role: &str, env: &[(&str, String)]) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_ace-sync"))
         .arg(role)
@@ -200,9 +133,9 @@ async fn run(args: Args) {
     let table = dynamodb::quota_table(&dynamodb::client(&moto.endpoint())).await;
     let client = sqs::client(&endpoint);
     let (changes, bulk, events) = (
-        fifo(&client, "q-changes").await,
-        fifo(&client, "q-bulk").await,
-        fifo(&client, "q-events").await,
+        server.fifo(&client, "q-changes", 1000).await,
+        server.fifo(&client, "q-bulk", 1000).await,
+        server.fifo(&client, "q-events", 1000).await,
     );
 
     let pc = pc::start(PcConfig {

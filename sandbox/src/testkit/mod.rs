@@ -3,3 +3,4 @@
 
 pub mod env;
 pub mod sqs;
+pub mod sqs_server;
