@@ -443,23 +443,9 @@ async fn run(args: Args) {
         let now = started.elapsed();
         while steps.peek().is_some_and(|(at, ..)| *at <= now) {
             let (_, id, changes) = steps.next().unwrap();
-            let values: Vec<(&str, Option<FieldValue>)> = changes
-                .iter()
-                .map(|(k, v)| (*k, Some(FieldValue::Text(v.clone()))))
-                .collect();
             // A row lock or a validation rule can refuse a rep's save too; the rep saves again.
-            for _ in 0..5 {
-                if sf.update_as_user(&id.parse().unwrap(), &values).is_ok() {
-                    let entry = truth.get_mut(&id).unwrap();
-                    for (k, v) in &changes {
-                        match *k {
-                            "StageName" => entry.stage = v.clone(),
-                            _ => entry.next_step = Some(v.clone()),
-                        }
-                    }
-                    edits += 1;
-                    break;
-                }
+            if (0..5).any(|_| save(&sf, &mut truth, &id, &changes)) {
+                edits += 1;
             }
         }
         if outage_until.is_some_and(|t| now >= t) {
@@ -526,20 +512,9 @@ async fn run(args: Args) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Whatever the script had left, then the faults stop.
+    sf.set_faults(|f| f.lock_failures = 0);
     for (_, id, changes) in steps {
-        let values: Vec<(&str, Option<FieldValue>)> = changes
-            .iter()
-            .map(|(k, v)| (*k, Some(FieldValue::Text(v.clone()))))
-            .collect();
-        sf.set_faults(|f| f.lock_failures = 0);
-        if sf.update_as_user(&id.parse().unwrap(), &values).is_ok() {
-            let entry = truth.get_mut(&id).unwrap();
-            for (k, v) in &changes {
-                match *k {
-                    "StageName" => entry.stage = v.clone(),
-                    _ => entry.next_step = Some(v.clone()),
-                }
-            }
+        if save(&sf, &mut truth, &id, &changes) {
             edits += 1;
         }
     }
@@ -622,6 +597,31 @@ async fn run(args: Args) {
     pc.stop().await;
     sf.stop().await;
     drop(server);
+}
+
+/// A rep saves `changes` on record `id`; what they saved becomes the truth. Whether Salesforce
+/// took it.
+fn save(
+    sf: &SalesforceSim,
+    truth: &mut BTreeMap<String, Truth>,
+    id: &str,
+    changes: &[(&'static str, String)],
+) -> bool {
+    let values: Vec<(&str, Option<FieldValue>)> = changes
+        .iter()
+        .map(|(k, v)| (*k, Some(FieldValue::Text(v.clone()))))
+        .collect();
+    if sf.update_as_user(&id.parse().unwrap(), &values).is_err() {
+        return false;
+    }
+    let entry = truth.get_mut(id).expect("a scripted record");
+    for (k, v) in changes {
+        match *k {
+            "StageName" => entry.stage = v.clone(),
+            _ => entry.next_step = Some(v.clone()),
+        }
+    }
+    true
 }
 
 /// One record that does not agree with the truth.
