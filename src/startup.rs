@@ -317,7 +317,7 @@ impl Application {
                 ),
             }
             if settings.worker.sweep.enabled() {
-                sweeper = Some(Arc::new(Sweeper::new(
+                let mut built_sweeper = Sweeper::new(
                     built.salesforce().clone(),
                     built.partner_central().clone(),
                     lanes.clone(),
@@ -331,7 +331,11 @@ impl Application {
                     settings.worker.sweep.clone(),
                     SweepMetrics::register(&mut registry, &settings.worker.sweep),
                     outages.clone(),
-                )));
+                );
+                if let Some(claims) = quota::sweep_claims(&settings).await {
+                    built_sweeper = built_sweeper.with_claims(claims);
+                }
+                sweeper = Some(Arc::new(built_sweeper));
             }
             reconciler = Some(built);
         }

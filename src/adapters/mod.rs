@@ -2,6 +2,7 @@
 
 pub mod batcher;
 pub mod dynamodb_quota;
+pub mod dynamodb_sweep;
 pub mod memory_queue;
 pub mod partner_central;
 pub mod salesforce;

@@ -5,3 +5,4 @@ pub mod lanes;
 pub mod partner_central;
 pub mod queue;
 pub mod salesforce;
+pub mod sweep_claims;

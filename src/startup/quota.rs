@@ -7,6 +7,7 @@ use prometheus_client::registry::Registry;
 
 use super::StartupError;
 use crate::adapters::dynamodb_quota::{self, DynamoDbQuotaStore};
+use crate::adapters::dynamodb_sweep::DynamoDbSweepClaims;
 use crate::adapters::partner_central::limiter::{
     self, LimiterConfig, MemoryQuotaStore, QuotaMetrics, QuotaStore, Request, WriteLimiter,
 };
@@ -15,6 +16,7 @@ use crate::config::Settings;
 use crate::domain::lane::Lane;
 use crate::ports::lanes::LaneGate;
 use crate::ports::partner_central::PartnerCentral;
+use crate::ports::sweep_claims::SweepClaims;
 use crate::worker::reconcile::Reconciler;
 
 /// The bulk lane's reconciler, and the gate that pauses its worker.
@@ -108,4 +110,16 @@ pub(super) async fn lane_clients(
         )),
         gate: Some(Arc::new(bulk)),
     })
+}
+
+/// The sweep's claims, in the quota's table when there is one (the deployment's replicas share
+/// it); without one, every process sweeps every bucket.
+pub(super) async fn sweep_claims(settings: &Settings) -> Option<Arc<dyn SweepClaims>> {
+    let quota = &settings.ace.quota;
+    let table = quota.table.as_ref()?;
+    Some(Arc::new(DynamoDbSweepClaims::new(
+        dynamodb_quota::client(quota).await,
+        table,
+        &quota.key,
+    )))
 }

@@ -19,6 +19,10 @@
 //! Sweeps start on the multiples of the interval (wall-clock time), and every job carries the
 //! sweep's bucket (the multiple's number) in its SQS deduplication id: replicas sweeping the
 //! same bucket queue each record once, and their listings ask the same window of both sides.
+//! With `ace.quota.table` set, the replicas also claim each bucket in that table first
+//! (`ports::sweep_claims`): one process sweeps it and the others stand down, so the listings'
+//! reads are spent once per deployment, not once per process. A claim that cannot be made
+//! (DynamoDB unreachable) is logged and the bucket swept anyway.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -43,6 +47,7 @@ use crate::ports::lanes::Lanes;
 use crate::ports::partner_central::PartnerCentral;
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::salesforce::{OpportunityQuery, SalesforceError, SalesforceOrg};
+use crate::ports::sweep_claims::SweepClaims;
 
 /// Records per page of a SOQL query's answer.
 const SOQL_PAGE: usize = 2000;
@@ -142,6 +147,8 @@ pub struct SweepReport {
     pub referrals: usize,
     /// Whether a limit left something for the next sweep.
     pub truncated: bool,
+    /// Another process claimed this bucket: nothing was listed or queued.
+    pub claimed_elsewhere: bool,
     pub ace_reads: u32,
     pub salesforce_calls: u32,
     /// What could not be listed or queued (the sweep goes on with the rest).
@@ -166,6 +173,8 @@ pub struct Sweeper {
     settings: SweepSettings,
     metrics: SweepMetrics,
     outages: Outages,
+    /// Who sweeps a bucket when several processes run; every process sweeps without.
+    claims: Option<Arc<dyn SweepClaims>>,
 }
 
 /// What a sweep is building: the records in the order found, each once.
@@ -217,7 +226,15 @@ impl Sweeper {
             settings,
             metrics,
             outages,
+            claims: None,
         }
+    }
+
+    /// Sweeps only the buckets this process claims first (`ace.quota.table` set: the
+    /// deployment's replicas share it).
+    pub fn with_claims(mut self, claims: Arc<dyn SweepClaims>) -> Self {
+        self.claims = Some(claims);
+        self
     }
 
     fn interval_secs(&self) -> i64 {
@@ -253,6 +270,10 @@ impl Sweeper {
                 _ = tokio::time::sleep(wait) => {}
             }
             let report = self.sweep(bucket).await;
+            if report.claimed_elsewhere {
+                tracing::debug!(bucket, "another worker process sweeps this bucket");
+                continue;
+            }
             let level_warn = !report.failures.is_empty();
             if level_warn {
                 tracing::warn!(bucket, failures = ?report.failures, "reconcile sweep incomplete");
@@ -291,6 +312,20 @@ impl Sweeper {
                 return report;
             }
         };
+        if let Some(claims) = &self.claims {
+            match claims.claim(org_id.as_str(), bucket).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    report.claimed_elsewhere = true;
+                    self.finish(&report);
+                    return report;
+                }
+                // Sweeping twice costs reads; not sweeping loses coverage.
+                Err(e) => {
+                    tracing::warn!(bucket, error = %e, "claiming the sweep failed; sweeping anyway");
+                }
+            }
+        }
         let mut found = Found {
             ids: Vec::new(),
             seen: BTreeSet::new(),
@@ -489,6 +524,7 @@ impl Sweeper {
 
     fn finish(&self, report: &SweepReport) {
         let outcome = match (report.failures.is_empty(), report.truncated) {
+            _ if report.claimed_elsewhere => "claimed_elsewhere",
             (false, _) => "failed",
             (true, true) => "truncated",
             (true, false) => "complete",

@@ -1,5 +1,6 @@
 //! The periodic sweep: what no outbound message and no event carries still reaches the other
-//! side, and replicas sweeping at once queue each record once.
+//! side, replicas sweeping at once queue each record once, and with the quota's table only one
+//! of them sweeps a bucket.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::world::{self, Options, World, text};
+use crate::helpers::{dynamodb, env};
 
 fn ace_of(world: &World, id: &str) -> serde_json::Value {
     let found = world.ace_for(id);
@@ -166,6 +168,75 @@ async fn two_replicas_sweeping_at_once_queue_each_record_once() {
     // The next bucket's sweep is a new trigger.
     one.sweep(bucket + 1).await;
     assert_eq!(world.peek_changes().await.len(), 6);
+}
+
+#[tokio::test]
+async fn with_the_quota_table_one_replica_sweeps_each_bucket_and_the_others_stand_down() {
+    let ids = world::opportunity_ids(2);
+    let endpoint = env::sqs_endpoint();
+    let table = dynamodb::quota_table(&dynamodb::client(&endpoint)).await;
+    let world = World::start(
+        world::seed(
+            ids.iter()
+                .map(|id| {
+                    world::complete_opportunity(
+                        id,
+                        "Acme - Data Platform Migration",
+                        "Qualification",
+                    )
+                })
+                .collect(),
+        ),
+        Options {
+            worker_settings: vec![format!(
+                "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\n"
+            )],
+            ..Options::default()
+        },
+    )
+    .await;
+    let replica = world.another_worker().await;
+    let (one, two) = (
+        world.worker.sweeper().expect("a sweeper").clone(),
+        replica.sweeper().expect("a sweeper").clone(),
+    );
+    let bucket = one.bucket_of(OffsetDateTime::now_utc());
+    let (first, second) = tokio::join!(one.sweep(bucket), two.sweep(bucket));
+    let (swept, stood_down) = match (first.claimed_elsewhere, second.claimed_elsewhere) {
+        (false, true) => (first, second),
+        (true, false) => (second, first),
+        _ => panic!("exactly one replica sweeps a bucket: {first:?} {second:?}"),
+    };
+    assert!(swept.failures.is_empty(), "{swept:?}");
+    assert_eq!(swept.salesforce, 2, "{swept:?}");
+    assert!(swept.ace_reads >= 1, "{swept:?}");
+    // The other listed nothing on either side and queued nothing.
+    assert_eq!(
+        (stood_down.ace_reads, stood_down.salesforce, stood_down.ace),
+        (0, 0, 0),
+        "{stood_down:?}"
+    );
+    assert_eq!(world.peek_changes().await.len(), 2);
+
+    // A bucket once claimed is not swept again, even by the process that swept it...
+    assert!(one.sweep(bucket).await.claimed_elsewhere);
+    // ...and the next one is swept once more, by one of them.
+    let (first, second) = tokio::join!(one.sweep(bucket + 1), two.sweep(bucket + 1));
+    assert_eq!(
+        [&first, &second]
+            .iter()
+            .filter(|r| r.claimed_elsewhere)
+            .count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(world.peek_changes().await.len(), 4);
+    // `one` stood down at least once (the bucket it had already claimed).
+    let metrics = world.worker.metrics().encode();
+    assert!(
+        metrics.contains(r#"ace_sync_sweeps_total{outcome="claimed_elsewhere"}"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
