@@ -240,6 +240,42 @@ async fn with_the_quota_table_one_replica_sweeps_each_bucket_and_the_others_stan
 }
 
 #[tokio::test]
+async fn a_sweep_whose_claim_cannot_be_made_sweeps_anyway() {
+    let ids = world::opportunity_ids(1);
+    let endpoint = env::sqs_endpoint();
+    let dynamo = dynamodb::client(&endpoint);
+    let table = dynamodb::quota_table(&dynamo).await;
+    let world = World::start(
+        world::seed(vec![world::complete_opportunity(
+            &ids[0],
+            "Acme - Data Platform Migration",
+            "Qualification",
+        )]),
+        Options {
+            worker_settings: vec![format!(
+                "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\n"
+            )],
+            ..Options::default()
+        },
+    )
+    .await;
+    // The table goes away after the start: every claim fails.
+    dynamo
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("delete the table");
+    let sweeper = world.worker.sweeper().expect("a sweeper").clone();
+    let report = sweeper
+        .sweep(sweeper.bucket_of(OffsetDateTime::now_utc()))
+        .await;
+    assert!(!report.claimed_elsewhere, "{report:?}");
+    assert_eq!(report.salesforce, 1, "{report:?}");
+    assert_eq!(world.peek_changes().await.len(), 1);
+}
+
+#[tokio::test]
 async fn the_worker_sweeps_by_itself_every_interval() {
     let ids = world::opportunity_ids(1);
     let world = World::start(
