@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{BatchReport, Processor, WorkerConfig, WorkerLabel, WorkerMetrics};
+use super::metrics::WorkerLabel;
+use super::{BatchReport, Processor, WorkerConfig, WorkerMetrics};
 use crate::domain::disposition::Disposition;
 use crate::ports::queue::{JobSource, Receipt, ReceivedMessage};
 

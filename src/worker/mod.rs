@@ -21,24 +21,20 @@ pub mod bulk;
 pub mod changes;
 pub mod events;
 mod group;
+mod metrics;
 pub mod reconcile;
 // AWS referrals: the invitation reconcile.
 pub mod referrals;
 pub mod sweep;
 
 pub use self::group::backoff;
+pub use self::metrics::WorkerMetrics;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -112,63 +108,6 @@ impl BatchReport {
         self.coalesced += other.coalesced;
         self.dead_lettered += other.dead_lettered;
     }
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    worker: &'static str,
-    outcome: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WorkerLabel {
-    worker: &'static str,
-}
-
-/// Worker metric families.
-#[derive(Debug, Clone)]
-pub struct WorkerMetrics {
-    outcomes: Family<OutcomeLabels, Counter>,
-    queue_lag: Family<WorkerLabel, Histogram, fn() -> Histogram>,
-    in_flight: Family<WorkerLabel, Gauge>,
-}
-
-impl WorkerMetrics {
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = Self {
-            outcomes: Family::default(),
-            // 10 ms to ~ 23 h.
-            queue_lag: Family::new_with_constructor(lag_histogram),
-            in_flight: Family::default(),
-        };
-        registry.register(
-            "worker_messages",
-            "Queue messages processed, by worker and outcome (done, retry, permanent, deferred, later, coalesced)",
-            metrics.outcomes.clone(),
-        );
-        registry.register(
-            "worker_queue_lag_seconds",
-            "Time from a message's first send to the start of its processing",
-            metrics.queue_lag.clone(),
-        );
-        registry.register(
-            "worker_in_flight",
-            "Messages being processed now",
-            metrics.in_flight.clone(),
-        );
-        metrics
-    }
-
-    fn outcome(&self, worker: &'static str, outcome: &'static str) {
-        self.outcomes
-            .get_or_create(&OutcomeLabels { worker, outcome })
-            .inc();
-    }
-}
-
-fn lag_histogram() -> Histogram {
-    // 10 ms to ~ 23 h.
-    Histogram::new(exponential_buckets(0.01, 2.0, 24))
 }
 
 /// A queue consumer.
@@ -412,6 +351,7 @@ impl Worker {
 
 #[cfg(test)]
 mod tests {
+    use prometheus_client::registry::Registry;
     use std::sync::Mutex;
 
     use super::*;

@@ -20,6 +20,22 @@ fn ace_of(world: &World, id: &str) -> serde_json::Value {
     found.into_iter().next().unwrap()
 }
 
+/// The worker settings that share the write quota (and the sweep's claims) through `table`.
+fn quota_table_settings(table: &str, endpoint: &str) -> String {
+    format!("[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\n")
+}
+
+/// A world whose records `ids` are complete and in the creation stage.
+async fn in_qualification(ids: &[String], options: Options) -> World {
+    let records = ids
+        .iter()
+        .map(|id| {
+            world::complete_opportunity(id, "Acme - Data Platform Migration", "Qualification")
+        })
+        .collect();
+    World::start(world::seed(records), options).await
+}
+
 #[tokio::test]
 async fn a_lost_review_event_and_an_edit_no_outbound_message_carries_reach_the_other_side_in_one_sweep()
  {
@@ -129,21 +145,7 @@ async fn a_lost_review_event_and_an_edit_no_outbound_message_carries_reach_the_o
 #[tokio::test]
 async fn two_replicas_sweeping_at_once_queue_each_record_once() {
     let ids = world::opportunity_ids(3);
-    let world = World::start(
-        world::seed(
-            ids.iter()
-                .map(|id| {
-                    world::complete_opportunity(
-                        id,
-                        "Acme - Data Platform Migration",
-                        "Qualification",
-                    )
-                })
-                .collect(),
-        ),
-        Options::default(),
-    )
-    .await;
+    let world = in_qualification(&ids, Options::default()).await;
     let replica = world.another_worker().await;
     let (one, two) = (
         world.worker.sweeper().expect("a sweeper").clone(),
@@ -175,22 +177,10 @@ async fn with_the_quota_table_one_replica_sweeps_each_bucket_and_the_others_stan
     let ids = world::opportunity_ids(2);
     let endpoint = env::sqs_endpoint();
     let table = dynamodb::quota_table(&dynamodb::client(&endpoint)).await;
-    let world = World::start(
-        world::seed(
-            ids.iter()
-                .map(|id| {
-                    world::complete_opportunity(
-                        id,
-                        "Acme - Data Platform Migration",
-                        "Qualification",
-                    )
-                })
-                .collect(),
-        ),
+    let world = in_qualification(
+        &ids,
         Options {
-            worker_settings: vec![format!(
-                "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\n"
-            )],
+            worker_settings: vec![quota_table_settings(&table, &endpoint)],
             ..Options::default()
         },
     )
@@ -245,16 +235,10 @@ async fn a_sweep_whose_claim_cannot_be_made_sweeps_anyway() {
     let endpoint = env::sqs_endpoint();
     let dynamo = dynamodb::client(&endpoint);
     let table = dynamodb::quota_table(&dynamo).await;
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            &ids[0],
-            "Acme - Data Platform Migration",
-            "Qualification",
-        )]),
+    let world = in_qualification(
+        &ids,
         Options {
-            worker_settings: vec![format!(
-                "[ace.quota]\ntable = \"{table}\"\nendpoint_url = \"{endpoint}\"\n"
-            )],
+            worker_settings: vec![quota_table_settings(&table, &endpoint)],
             ..Options::default()
         },
     )
@@ -278,12 +262,8 @@ async fn a_sweep_whose_claim_cannot_be_made_sweeps_anyway() {
 #[tokio::test]
 async fn the_worker_sweeps_by_itself_every_interval() {
     let ids = world::opportunity_ids(1);
-    let world = World::start(
-        world::seed(vec![world::complete_opportunity(
-            &ids[0],
-            "Acme - Data Platform Migration",
-            "Qualification",
-        )]),
+    let world = in_qualification(
+        &ids,
         Options {
             // As often as the read bound lets a test sweep (17,280 sweeps a day).
             worker_settings: vec![

@@ -34,25 +34,27 @@
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ace_sync::domain::sobject::FieldValue;
-use ace_sync_sandbox::partner_central::{
-    self as pc, Fault, SimConfig as PcConfig, SimHandle, SqsEventSink,
-};
+use ace_sync_sandbox::partner_central::{self as pc, Fault, SimConfig as PcConfig, SqsEventSink};
 use ace_sync_sandbox::salesforce::{
     NotificationState, OutboundConfig, SalesforceSim, SimConfig as SfConfig,
 };
 use ace_sync_sandbox::testkit::sqs;
 use ace_sync_sandbox::testkit::sqs_server::SqsServer;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
+#[path = "chaos/faults.rs"]
+mod faults;
 #[allow(dead_code)]
 #[path = "../api/helpers/fixtures.rs"]
 mod fixtures;
+#[path = "chaos/truth.rs"]
+mod truth;
+
+use faults::{LossyBus, Proxy, Workers, log};
+use truth::{Truth, ace_of, differences, save};
 
 const CONVERGENCE_DEADLINE: Duration = Duration::from_secs(600);
 
@@ -101,144 +103,6 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(run(args));
-}
-
-/// A TCP proxy that can refuse and cut every connection: the SQS outage.
-#[derive(Clone)]
-struct Proxy {
-    up: Arc<AtomicBool>,
-    /// Cancelled when the proxy goes down, cutting the connections it carries.
-    epoch: Arc<std::sync::Mutex<CancellationToken>>,
-    port: u16,
-}
-
-impl Proxy {
-    async fn start(upstream: u16) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy port");
-        let proxy = Proxy {
-            up: Arc::new(AtomicBool::new(true)),
-            epoch: Arc::new(std::sync::Mutex::new(CancellationToken::new())),
-            port: listener.local_addr().unwrap().port(),
-        };
-        let this = proxy.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !this.up.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let cut = this.epoch.lock().unwrap().clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.cancelled() => {}
-                    }
-                });
-            }
-        });
-        proxy
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-        if !up {
-            let mut epoch = self.epoch.lock().unwrap();
-            epoch.cancel();
-            *epoch = CancellationToken::new();
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-/// EventBridge losing a share of the events (percent).
-#[derive(Debug)]
-struct LossyBus {
-    inner: SqsEventSink,
-    loss_percent: Arc<AtomicU32>,
-    lost: Arc<AtomicU64>,
-}
-
-#[async_trait::async_trait]
-impl pc::EventSink for LossyBus {
-    async fn deliver(&self, event: &pc::SimEvent) -> Result<(), pc::SinkError> {
-        if fastrand::u32(0..100) < self.loss_percent.load(Ordering::SeqCst) {
-            self.lost.fetch_add(1, Ordering::SeqCst);
-            return Ok(());
-        }
-        self.inner.deliver(event).await
-    }
-}
-
-/// The worker processes, killed and restarted at will.
-struct Workers {
-    env: Vec<(String, String)>,
-    children: Vec<Option<tokio::process::Child>>,
-    kills: u32,
-}
-
-impl Workers {
-    fn spawn(env: &[(String, String)]) -> tokio::process::Child {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_ace-sync"))
-            .arg("work")
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("ACE_SYNC_HTTP__PORT", "0")
-            .stdin(Stdio::null())
-            .stdout(log("work"))
-            .stderr(log("work"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start ace-sync work")
-    }
-
-    async fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.children[i].take() {
-            let _ = child.kill().await;
-            self.kills += 1;
-        }
-    }
-
-    /// A worker that exits without being killed makes the run meaningless: stop here.
-    fn assert_alive(&mut self) {
-        for child in self.children.iter_mut().flatten() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("an `ace-sync work` process exited by itself ({status}); see work.log");
-            }
-        }
-    }
-
-    fn restart_dead(&mut self) {
-        for slot in &mut self.children {
-            if slot.is_none() {
-                *slot = Some(Self::spawn(&self.env));
-            }
-        }
-    }
-}
-
-/// Where a process's output goes: `<target>/tmp/chaos/<name>.log`, appended to by every
-/// process of that name (a restarted worker's lines follow the killed one's).
-fn log(name: &str) -> Stdio {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos");
-    std::fs::create_dir_all(&dir).expect("the log directory");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(format!("{name}.log")))
-        .expect("a log file");
-    Stdio::from(file)
-}
-
-/// What the reps set last: the truth the sync must reach.
-#[derive(Debug, Clone, Default)]
-struct Truth {
-    stage: String,
-    next_step: Option<String>,
 }
 
 async fn run(args: Args) {
@@ -597,123 +461,6 @@ async fn run(args: Args) {
     pc.stop().await;
     sf.stop().await;
     drop(server);
-}
-
-/// A rep saves `changes` on record `id`; what they saved becomes the truth. Whether Salesforce
-/// took it.
-fn save(
-    sf: &SalesforceSim,
-    truth: &mut BTreeMap<String, Truth>,
-    id: &str,
-    changes: &[(&'static str, String)],
-) -> bool {
-    let values: Vec<(&str, Option<FieldValue>)> = changes
-        .iter()
-        .map(|(k, v)| (*k, Some(FieldValue::Text(v.clone()))))
-        .collect();
-    if sf.update_as_user(&id.parse().unwrap(), &values).is_err() {
-        return false;
-    }
-    let entry = truth.get_mut(id).expect("a scripted record");
-    for (k, v) in changes {
-        match *k {
-            "StageName" => entry.stage = v.clone(),
-            _ => entry.next_step = Some(v.clone()),
-        }
-    }
-    true
-}
-
-/// One record that does not agree with the truth.
-struct Difference {
-    record: String,
-    what: String,
-    /// A rep's value that never reached ACE.
-    lost_change: bool,
-}
-
-fn ace_of(pc: &SimHandle, id: &str) -> Vec<serde_json::Value> {
-    pc.control()
-        .opportunities()
-        .into_iter()
-        .filter(|o| o["PartnerOpportunityIdentifier"] == id)
-        .collect()
-}
-
-fn differences(
-    sf: &SalesforceSim,
-    pc: &SimHandle,
-    truth: &BTreeMap<String, Truth>,
-) -> Vec<Difference> {
-    let mapping = ace_sync::ace::mapping::Mapping::default_mapping();
-    let all = pc.control().opportunities();
-    let mut out = Vec::new();
-    for (id, want) in truth {
-        let mut problems = Vec::new();
-        let mut lost_change = false;
-        let field = |name: &str| {
-            sf.record(&id.parse().unwrap())
-                .and_then(|r| r.fields.get(name).map(FieldValue::to_text))
-        };
-        let ace: Vec<&serde_json::Value> = all
-            .iter()
-            .filter(|o| o["PartnerOpportunityIdentifier"] == id.as_str())
-            .collect();
-        if want.stage == "Prospecting" {
-            if !ace.is_empty() {
-                problems.push("in ACE before its creation stage".to_owned());
-            }
-        } else if ace.len() != 1 {
-            problems.push(format!("{} ACE opportunities", ace.len()));
-            lost_change = ace.is_empty();
-        } else {
-            let opportunity = ace[0];
-            let ace_id = opportunity["Id"].as_str().unwrap_or_default();
-            if field("ACE_Opportunity_Id__c").as_deref() != Some(ace_id) {
-                problems.push(format!(
-                    "record names {:?}, ACE has {ace_id}",
-                    field("ACE_Opportunity_Id__c")
-                ));
-            }
-            let stage = mapping
-                .stages
-                .iter()
-                .find(|s| s.salesforce == want.stage)
-                .map(|s| s.ace.as_str());
-            if opportunity["LifeCycle"]["Stage"].as_str() != stage {
-                problems.push(format!(
-                    "ACE stage {} for {}",
-                    opportunity["LifeCycle"]["Stage"], want.stage
-                ));
-                lost_change = true;
-            }
-            if opportunity["LifeCycle"]["NextSteps"].as_str() != want.next_step.as_deref() {
-                problems.push(format!(
-                    "ACE next steps {} for {:?}",
-                    opportunity["LifeCycle"]["NextSteps"], want.next_step
-                ));
-                lost_change = true;
-            }
-            let review = opportunity["LifeCycle"]["ReviewStatus"].as_str();
-            if field("ACE_Review_Status__c").as_deref() != review {
-                problems.push(format!(
-                    "record review status {:?}, ACE {review:?}",
-                    field("ACE_Review_Status__c")
-                ));
-            }
-            if want.stage == "Needs Analysis" && review != Some("Approved") {
-                problems.push(format!("submitted but ACE review status {review:?}"));
-            }
-        }
-        if !problems.is_empty() {
-            out.push(Difference {
-                record: id.clone(),
-                what: problems.join("; "),
-                lost_change,
-            });
-        }
-    }
-    out
 }
 
 async fn until<F, Fut>(what: &str, timeout: Duration, mut done: F)
